@@ -1,0 +1,1 @@
+"""Notification events, templates and the delivery log (see the notifications issue)."""

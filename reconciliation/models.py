@@ -1,0 +1,1 @@
+"""Statement and ledger imports, matching runs and exceptions (see the reconciliation issue)."""

@@ -1,0 +1,11 @@
+"""Refund domain models, one module per concern."""
+
+from .audit import TransitionLog
+from .config import Channel, Partner, Policy, RaciEntry
+from .payments import Dispute, Payment
+from .tickets import Approval, Hold, PayoutAttempt, RefundTicket
+
+__all__ = [
+    "Approval", "Channel", "Dispute", "Hold", "Partner", "Payment", "PayoutAttempt", "Policy",
+    "RaciEntry", "RefundTicket", "TransitionLog",
+]
