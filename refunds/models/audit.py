@@ -49,6 +49,9 @@ class TransitionLog(models.Model):
         ordering = ["ticket_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["ticket", "seq"], name="log_seq_unique_per_ticket")]
 
+    def __str__(self) -> str:
+        return f"{self.ticket_id}#{self.seq} {self.kind} {self.transition}"
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AppendOnlyError("Transition log entries are append-only.")

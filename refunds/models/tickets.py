@@ -250,6 +250,9 @@ class Approval(models.Model):
                                     condition=models.Q(approver__isnull=False)),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.role}: {self.decision}"
+
 
 class HoldType(models.TextChoices):
     RISK = "risk", _("Risk")
@@ -289,6 +292,9 @@ class Hold(models.Model):
                                     name="hold_one_open_per_ticket"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.hold_type} hold"
+
 
 class PayoutStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -327,3 +333,6 @@ class PayoutAttempt(models.Model):
     class Meta:
         ordering = ["number"]
         constraints = [models.UniqueConstraint(fields=["ticket", "number"], name="payout_attempt_number")]
+
+    def __str__(self) -> str:
+        return self.idempotency_key
