@@ -19,6 +19,9 @@ def _resolve(func):
 
 def enqueue(queue: str, func, *args, **kwargs):
     """Run `func(*args, **kwargs)` as a job on `queue`. `func` may be a dotted path."""
+    if _Paused.active:
+        logger.debug("job %s not enqueued (jobs paused)", func)
+        return None
     if settings.JOBS_INLINE:
         try:
             return _resolve(func)(*args, **kwargs)
@@ -38,3 +41,24 @@ def enqueue_at(when: datetime, queue: str, func, *args, **kwargs):
     import django_rq
 
     return django_rq.get_queue(queue).enqueue_at(when, func, *args, **kwargs)
+
+
+class _Paused:
+    """Collects enqueues instead of running them (seed_demo: leave work "queued" in some states)."""
+
+    active = False
+
+
+def jobs_paused():
+    """Context manager: while active, `enqueue` drops jobs (the sweeper picks such work up later)."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def paused():
+        previous, _Paused.active = _Paused.active, True
+        try:
+            yield
+        finally:
+            _Paused.active = previous
+
+    return paused()
