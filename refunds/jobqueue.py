@@ -5,6 +5,8 @@ back request never starts one. Embedded mode runs the job in-process right away 
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.conf import settings
@@ -19,7 +21,7 @@ def _resolve(func):
 
 def enqueue(queue: str, func, *args, **kwargs):
     """Run `func(*args, **kwargs)` as a job on `queue`. `func` may be a dotted path."""
-    if _Paused.active:
+    if _paused.get():
         logger.debug("job %s not enqueued (jobs paused)", func)
         return None
     if settings.JOBS_INLINE:
@@ -43,22 +45,15 @@ def enqueue_at(when: datetime, queue: str, func, *args, **kwargs):
     return django_rq.get_queue(queue).enqueue_at(when, func, *args, **kwargs)
 
 
-class _Paused:
-    """Collects enqueues instead of running them (seed_demo: leave work "queued" in some states)."""
-
-    active = False
+_paused: ContextVar[bool] = ContextVar("refundloop_jobs_paused", default=False)
 
 
+@contextmanager
 def jobs_paused():
-    """Context manager: while active, `enqueue` drops jobs (the sweeper picks such work up later)."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def paused():
-        previous, _Paused.active = _Paused.active, True
-        try:
-            yield
-        finally:
-            _Paused.active = previous
-
-    return paused()
+    """While active (in this thread/context only), `enqueue` drops jobs; the sweeper and periodic
+    passes pick such work up later. seed_demo uses it to leave tickets "waiting in the queue"."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)
