@@ -19,7 +19,8 @@ CHANNELS = [
     ("store_credit", "Store credit", 3650, True, None, 0, True, 0, 0, [], False, 0, None),
 ]
 
-STRIPE_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent", "requested_by_customer": "requested_by_customer"}
+STRIPE_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent", "requested_by_customer": "requested_by_customer",
+                  "*": "requested_by_customer"}
 
 
 def install_roles(get_model) -> None:
@@ -80,3 +81,6 @@ def install_all(get_model) -> None:
     install_raci(get_model)
     install_channels(get_model)
     install_default_policy(get_model)
+    from refunds.risk import install_default_rules  # a no-op until the RiskRule table exists
+
+    install_default_rules(get_model)
