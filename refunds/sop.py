@@ -36,18 +36,34 @@ def policy_as_of(policy: Policy, version: int) -> Policy:
     """The policy's content at `version` (from simple-history); the live row if that version is current."""
     if policy.version == version:
         return policy
-    record = (Policy.history.filter(id=policy.pk, version=version)
-              .order_by("-history_date", "-history_id").first())
+    record = (Policy.history.filter(id=policy.pk, version__lte=version)
+              .order_by("-version", "-history_date", "-history_id").first())
     return record.instance if record is not None else policy
 
 
+def install_policy_history_baseline(get_model) -> None:
+    """A history row for every policy that has none (policies created by data migrations or
+    bulk_create skip simple-history), so the version tickets were opened under can be read back."""
+    Policy_ = get_model("refunds", "Policy")
+    History = get_model("refunds", "HistoricalPolicy")
+    known = set(History.objects.values_list("id", flat=True).distinct())
+    for policy in Policy_.objects.exclude(pk__in=known):
+        values = {f.attname: getattr(policy, f.attname) for f in Policy_._meta.concrete_fields}
+        History.objects.create(**values, history_date=policy.updated_at, history_type="+",
+                               history_change_reason="baseline")
+
+
 def policy_for_ticket(ticket: RefundTicket) -> Policy:
-    """The version of the policy the ticket was opened under (cached on the instance)."""
+    """The version of the policy the ticket was opened under (old versions cached on the instance)."""
+    policy = ticket.policy
+    if policy.version == ticket.policy_version:
+        return policy
+    key = (ticket.policy_id, ticket.policy_version)
     cached = ticket.__dict__.get("_policy_snapshot")
-    if cached is None or cached.pk != ticket.policy_id:
-        cached = policy_as_of(ticket.policy, ticket.policy_version)
+    if cached is None or cached[0] != key:
+        cached = (key, policy_as_of(policy, ticket.policy_version))
         ticket.__dict__["_policy_snapshot"] = cached
-    return cached
+    return cached[1]
 
 
 # --- Checklist definitions ------------------------------------------------------------------------

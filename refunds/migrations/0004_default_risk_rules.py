@@ -1,12 +1,15 @@
-"""The default risk rules (open dispute, destination ≠ payer, gateway anomaly, amount, velocity)."""
+"""The default risk rules (open dispute, destination ≠ payer, gateway anomaly, amount, velocity),
+and a history baseline for policies created before (so tickets can read their policy version)."""
 
 from django.db import migrations
 
 
 def forwards(apps, schema_editor):
     from refunds.risk import install_default_rules
+    from refunds.sop import install_policy_history_baseline
 
     install_default_rules(apps.get_model)
+    install_policy_history_baseline(apps.get_model)
 
 
 class Migration(migrations.Migration):
