@@ -19,8 +19,9 @@ CHANNELS = [
     ("store_credit", "Store credit", 3650, True, None, 0, True, 0, 0, [], False, 0, None),
 ]
 
-STRIPE_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent", "requested_by_customer": "requested_by_customer",
-                  "*": "requested_by_customer"}
+STRIPE_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent", "requested_by_customer": "requested_by_customer"}
+# Stripe knows only those three; every other reason of ours is sent as requested_by_customer.
+STRIPE_REASONS["*"] = "requested_by_customer"
 
 
 def install_roles(get_model) -> None:

@@ -89,7 +89,8 @@ def validate_request(*, payment: Payment | None, amount, currency: str, reason: 
     try:
         parsed = parse_amount(amount)
         amount_currency = payment.currency if payment is not None else currency
-        validate_amount(parsed, amount_currency if not (payment is None and errors.get("currency")) else "XXX")
+        unknown_currency = payment is None and errors.get("currency")
+        validate_amount(parsed, "XXX" if unknown_currency else amount_currency)
     except ValidationError as exc:
         _add(errors, "amount", exc.messages[0])
         parsed = None
@@ -121,7 +122,8 @@ def validate_request(*, payment: Payment | None, amount, currency: str, reason: 
     if payment is not None and parsed is not None and not errors.get("currency"):
         _check_against_payment(errors, payment, parsed, currency, cross_currency_allowed)
     rate = refund_amount = None
-    if payment is not None and currency != payment.currency and not errors.get("currency") and parsed is not None:
+    converting = payment is not None and currency != payment.currency and not errors.get("currency")
+    if converting and parsed is not None:
         rate = _parse_rate(errors, fx_rate)
         if rate is not None:
             refund_amount = (parsed * rate).quantize(Decimal(1).scaleb(-currency_exponent(currency)),
@@ -130,7 +132,8 @@ def validate_request(*, payment: Payment | None, amount, currency: str, reason: 
         raise InvalidInput(errors)
     return RefundRequest(payment=payment, amount=parsed, currency=currency, reason=reason,
                          reason_detail=reason_detail or "", customer_language=language, refund_to=destination,
-                         customer_email=customer_email or payment.customer_email, customer_phone=customer_phone,
+                         customer_email=customer_email or payment.customer_email,
+                         customer_phone=customer_phone,
                          refund_currency=currency if rate is not None else "", fx_rate=rate,
                          refund_amount=refund_amount)
 
@@ -246,7 +249,8 @@ def over_velocity_limit(ticket: RefundTicket, policy) -> bool:
     since = ticket.created_at - timedelta(hours=policy.auto_approve_velocity_hours)
     email = ticket.customer_email or ticket.payment.customer_email
     earlier = (RefundTicket.objects.filter(created_at__gte=since, created_at__lte=ticket.created_at)
-               .filter(Q(customer_email__iexact=email) | Q(payment_id=ticket.payment_id)).exclude(pk=ticket.pk))
+               .filter(Q(customer_email__iexact=email) | Q(payment_id=ticket.payment_id))
+               .exclude(pk=ticket.pk))
     return earlier.count() >= limit
 
 
@@ -333,7 +337,7 @@ def apply_customer_info(ticket: RefundTicket, data: dict) -> dict:
             ticket.customer_email = email
         except ValidationError:
             _add(errors, "customer_email", _("Enter a valid e-mail address."))
-    if data.get("fallback_consent") is True or str(data.get("fallback_consent")).lower() in ("true", "1", "yes"):
+    if str(data.get("fallback_consent")).lower() in ("true", "1", "yes"):
         ticket.fallback_consent_at = timezone.now()
     free_form = {}
     for name in ticket.info_requested or []:

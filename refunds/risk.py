@@ -29,20 +29,54 @@ NEVER_OVERRIDDEN = {RuleKind.OPEN_DISPUTE}
 
 # Installed by a data migration (and by refunds.defaults.install_all); editable in admin.
 DEFAULT_RULES = [
-    dict(code="open_dispute", name="Open dispute on the payment", kind=RuleKind.OPEN_DISPUTE,
-         hold_type=HoldType.DISPUTE, priority=10, params={}),
-    dict(code="destination_differs_from_payer", name="Bank account holder differs from the payer",
-         kind=RuleKind.DESTINATION_DIFFERS_FROM_PAYER, hold_type=HoldType.COMPLIANCE, priority=20, params={}),
-    dict(code="gateway_anomaly", name="Payment anomaly reported by the gateway", kind=RuleKind.GATEWAY_ANOMALY,
-         hold_type=HoldType.PAYMENT_ANOMALY, priority=30, params={"flags": ["gateway_anomaly"]}),
-    dict(code="amount_over_risk_threshold", name="Amount above the policy's risk threshold",
-         kind=RuleKind.AMOUNT_OVER_THRESHOLD, hold_type=HoldType.RISK, priority=40, params={}),
-    dict(code="velocity_customer", name="More than 5 refunds per customer in 24 hours", kind=RuleKind.VELOCITY,
-         hold_type=HoldType.FRAUD, priority=50,
-         params={"key": VelocityKey.CUSTOMER_EMAIL, "max_count": 5, "window_hours": 24}),
-    dict(code="velocity_instrument", name="More than 3 refunds per card/device in 24 hours",
-         kind=RuleKind.VELOCITY, hold_type=HoldType.FRAUD, priority=51,
-         params={"key": VelocityKey.PAYMENT_INSTRUMENT, "max_count": 3, "window_hours": 24}),
+    dict(
+        code="open_dispute",
+        name="Open dispute on the payment",
+        kind=RuleKind.OPEN_DISPUTE,
+        hold_type=HoldType.DISPUTE,
+        priority=10,
+        params={},
+    ),
+    dict(
+        code="destination_differs_from_payer",
+        name="Bank account holder differs from the payer",
+        kind=RuleKind.DESTINATION_DIFFERS_FROM_PAYER,
+        hold_type=HoldType.COMPLIANCE,
+        priority=20,
+        params={},
+    ),
+    dict(
+        code="gateway_anomaly",
+        name="Payment anomaly reported by the gateway",
+        kind=RuleKind.GATEWAY_ANOMALY,
+        hold_type=HoldType.PAYMENT_ANOMALY,
+        priority=30,
+        params={"flags": ["gateway_anomaly"]},
+    ),
+    dict(
+        code="amount_over_risk_threshold",
+        name="Amount above the policy's risk threshold",
+        kind=RuleKind.AMOUNT_OVER_THRESHOLD,
+        hold_type=HoldType.RISK,
+        priority=40,
+        params={},
+    ),
+    dict(
+        code="velocity_customer",
+        name="More than 5 refunds per customer in 24 hours",
+        kind=RuleKind.VELOCITY,
+        hold_type=HoldType.FRAUD,
+        priority=50,
+        params={"key": VelocityKey.CUSTOMER_EMAIL, "max_count": 5, "window_hours": 24},
+    ),
+    dict(
+        code="velocity_instrument",
+        name="More than 3 refunds per card/device in 24 hours",
+        kind=RuleKind.VELOCITY,
+        hold_type=HoldType.FRAUD,
+        priority=51,
+        params={"key": VelocityKey.PAYMENT_INSTRUMENT, "max_count": 3, "window_hours": 24},
+    ),
 ]
 
 # Never pay out while a dispute is open: if nobody configured an active open-dispute rule, this
@@ -66,6 +100,7 @@ def normalise_iban(value: str) -> str:
 
 # --- One check per kind: (rule, ticket) -> message or None ----------------------------------------
 
+
 def _open_dispute(rule, ticket):
     if Dispute.objects.filter(payment_id=ticket.payment_id, status=DisputeStatus.OPEN).exists():
         return _("An open dispute exists on this payment: paying out would pay twice.")
@@ -78,15 +113,22 @@ def _destination_differs(rule, ticket):
     holder = " ".join(str(destination.get("account_name") or "").split()).casefold()
     if destination.get("method", "original") != "original" and holder and payer and holder != payer:
         return _("The refund goes to an account held by “%(holder)s”, not the payer “%(payer)s”.") % {
-            "holder": destination["account_name"], "payer": ticket.payment.customer_name}
+            "holder": destination["account_name"],
+            "payer": ticket.payment.customer_name,
+        }
     return None
 
 
 def _amount_over_threshold(rule, ticket):
     raw = (rule.params or {}).get("amount")
-    threshold = Decimal(str(raw)) if raw not in (None, "") else policy_for_ticket(ticket).risk_threshold_amount
+    threshold = (
+        Decimal(str(raw)) if raw not in (None, "") else policy_for_ticket(ticket).risk_threshold_amount
+    )
     if threshold is not None and ticket.amount > threshold:
-        return _("The amount %(a)s is above the risk threshold of %(t)s.") % {"a": ticket.amount, "t": threshold}
+        return _("The amount %(a)s is above the risk threshold of %(t)s.") % {
+            "a": ticket.amount,
+            "t": threshold,
+        }
     return None
 
 
@@ -117,7 +159,11 @@ def _velocity(rule, ticket):
     count = others.count()
     if count > limit:
         return _("%(n)s refunds for %(who)s within %(h)s hours (the limit is %(max)s).") % {
-            "n": count, "who": label, "h": hours, "max": limit}
+            "n": count,
+            "who": label,
+            "h": hours,
+            "max": limit,
+        }
     return None
 
 
@@ -143,7 +189,8 @@ CHECKS = {
 
 def applicable_rules(ticket: RefundTicket, checkpoint: str) -> list[RiskRule]:
     rules = RiskRule.objects.filter(active=True).filter(policy__isnull=True) | RiskRule.objects.filter(
-        active=True, policy_id=ticket.policy_id)
+        active=True, policy_id=ticket.policy_id
+    )
     rules = rules.filter(before_payout=True) if checkpoint == PAYOUT else rules.filter(at_intake=True)
     rules = list(rules.order_by("priority", "code"))
     if not any(rule.kind == RuleKind.OPEN_DISPUTE for rule in rules):
@@ -155,12 +202,13 @@ def overridden_rule_codes(ticket: RefundTicket) -> set[str]:
     """Rules whose hold on this ticket a person already released (never the open-dispute rule)."""
     return set(
         RiskRuleHit.objects.filter(ticket=ticket, hold__released_at__isnull=False)
-        .exclude(rule_code=BUILTIN_DISPUTE_RULE["code"]).values_list("rule_code", flat=True)
+        .exclude(rule_code=BUILTIN_DISPUTE_RULE["code"])
+        .values_list("rule_code", flat=True)
     )
 
 
 def evaluate(ticket: RefundTicket, checkpoint: str = INTAKE) -> list[dict]:
-    """Hits of the active rules, first (by priority) first: {rule, name, kind, hold_type, message, rule_id}."""
+    """Hits of the active rules, by priority: {rule, name, kind, hold_type, message, rule_id}."""
     if ticket.pk is None:
         return []
     skip = overridden_rule_codes(ticket)
@@ -170,20 +218,45 @@ def evaluate(ticket: RefundTicket, checkpoint: str = INTAKE) -> list[dict]:
             continue
         message = CHECKS[rule.kind](rule, ticket)
         if message:
-            hits.append({"rule": rule.code, "name": rule.name, "kind": rule.kind, "hold_type": rule.hold_type,
-                         "message": f"{rule.name}: {message}", "rule_id": rule.pk})
+            hits.append(
+                {
+                    "rule": rule.code,
+                    "name": rule.name,
+                    "kind": rule.kind,
+                    "hold_type": rule.hold_type,
+                    "message": f"{rule.name}: {message}",
+                    "rule_id": rule.pk,
+                }
+            )
     return hits
 
 
 def record_hits(ticket: RefundTicket, hits: list[dict], *, actor: Actor, checkpoint: str, hold=None) -> None:
     """Write each hit to the timeline (kind rule_hit, with the rule's name) and keep it for overrides."""
     for hit in hits:
-        append_entry(ticket, actor=actor, kind=LogKind.RULE_HIT, comment=hit["message"],
-                     data={"rule": hit["rule"], "name": hit["name"], "kind": hit.get("kind", ""),
-                           "hold_type": hit.get("hold_type", ""), "checkpoint": checkpoint})
-        RiskRuleHit.objects.create(ticket=ticket, rule_id=hit.get("rule_id"), rule_code=hit["rule"],
-                                   rule_name=hit["name"][:120], hold_type=hit.get("hold_type", ""),
-                                   message=hit["message"], checkpoint=checkpoint, hold=hold)
+        append_entry(
+            ticket,
+            actor=actor,
+            kind=LogKind.RULE_HIT,
+            comment=hit["message"],
+            data={
+                "rule": hit["rule"],
+                "name": hit["name"],
+                "kind": hit.get("kind", ""),
+                "hold_type": hit.get("hold_type", ""),
+                "checkpoint": checkpoint,
+            },
+        )
+        RiskRuleHit.objects.create(
+            ticket=ticket,
+            rule_id=hit.get("rule_id"),
+            rule_code=hit["rule"],
+            rule_name=hit["name"][:120],
+            hold_type=hit.get("hold_type", ""),
+            message=hit["message"],
+            checkpoint=checkpoint,
+            hold=hold,
+        )
     codes = [hit["rule"] for hit in hits if hit["rule"] not in (ticket.risk_flags or [])]
     if codes:
         ticket.risk_flags = list(ticket.risk_flags or []) + codes

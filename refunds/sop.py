@@ -36,8 +36,11 @@ def policy_as_of(policy: Policy, version: int) -> Policy:
     """The policy's content at `version` (from simple-history); the live row if that version is current."""
     if policy.version == version:
         return policy
-    record = (Policy.history.filter(id=policy.pk, version__lte=version)
-              .order_by("-version", "-history_date", "-history_id").first())
+    record = (
+        Policy.history.filter(id=policy.pk, version__lte=version)
+        .order_by("-version", "-history_date", "-history_id")
+        .first()
+    )
     return record.instance if record is not None else policy
 
 
@@ -49,8 +52,9 @@ def install_policy_history_baseline(get_model) -> None:
     known = set(History.objects.values_list("id", flat=True).distinct())
     for policy in Policy_.objects.exclude(pk__in=known):
         values = {f.attname: getattr(policy, f.attname) for f in Policy_._meta.concrete_fields}
-        History.objects.create(**values, history_date=policy.updated_at, history_type="+",
-                               history_change_reason="baseline")
+        History.objects.create(
+            **values, history_date=policy.updated_at, history_type="+", history_change_reason="baseline"
+        )
 
 
 def policy_for_ticket(ticket: RefundTicket) -> Policy:
@@ -68,18 +72,22 @@ def policy_for_ticket(ticket: RefundTicket) -> Policy:
 
 # --- Checklist definitions ------------------------------------------------------------------------
 
+
 def checklist_errors(checklists) -> dict[str, list[str]]:
     """Validation of a policy's `checklists` JSON (used by Policy.clean, i.e. admin)."""
     message = _('Use {"<stage>": [{"code": "slug", "label": "…", "label_zh_hans": "…"}]}; stages: %(s)s.') % {
-        "s": ", ".join(CHECKLIST_STAGES)}
+        "s": ", ".join(CHECKLIST_STAGES)
+    }
     if not isinstance(checklists, dict):
         return {"checklists": [message]}
     for stage, items in checklists.items():
         if stage not in CHECKLIST_STAGES or not isinstance(items, list):
             return {"checklists": [message]}
         codes = [item.get("code") if isinstance(item, dict) else None for item in items]
-        if any(not code or not isinstance(code, str) or not code.replace("_", "").replace("-", "").isalnum()
-               for code in codes) or len(set(codes)) != len(codes):
+        if any(
+            not code or not isinstance(code, str) or not code.replace("_", "").replace("-", "").isalnum()
+            for code in codes
+        ) or len(set(codes)) != len(codes):
             return {"checklists": [_("Every item needs a unique slug “code” within its stage.")]}
         if any(not str(item.get("label") or "").strip() for item in items):
             return {"checklists": [_("Every item needs a “label”.")]}
@@ -101,10 +109,18 @@ def checklist_status(ticket: RefundTicket, stage: str) -> list[dict]:
     """Every item of the stage's checklist with whether (and by whom) it is ticked."""
     ticks = {t.item: t for t in ticket.checklist_ticks.filter(stage=stage).select_related("ticked_by")}
     return [
-        {"stage": stage, "code": item["code"], "label": item_label(item), "done": item["code"] in ticks,
-         "ticked_by": (ticks[item["code"]].ticked_by.get_username()
-                       if item["code"] in ticks and ticks[item["code"]].ticked_by else None),
-         "ticked_at": ticks[item["code"]].ticked_at if item["code"] in ticks else None}
+        {
+            "stage": stage,
+            "code": item["code"],
+            "label": item_label(item),
+            "done": item["code"] in ticks,
+            "ticked_by": (
+                ticks[item["code"]].ticked_by.get_username()
+                if item["code"] in ticks and ticks[item["code"]].ticked_by
+                else None
+            ),
+            "ticked_at": ticks[item["code"]].ticked_at if item["code"] in ticks else None,
+        }
         for item in checklist_items(policy_for_ticket(ticket), stage)
     ]
 
@@ -114,8 +130,11 @@ def missing_checklist_items(ticket: RefundTicket, stage: str | None = None) -> l
     stage = stage or ticket.stage
     if stage is None:
         return []
-    return [{"stage": s["stage"], "code": s["code"], "label": s["label"]}
-            for s in checklist_status(ticket, stage) if not s["done"]]
+    return [
+        {"stage": s["stage"], "code": s["code"], "label": s["label"]}
+        for s in checklist_status(ticket, stage)
+        if not s["done"]
+    ]
 
 
 def ensure_checklist_complete(ticket: RefundTicket, name: str, payload: dict) -> None:
@@ -136,34 +155,54 @@ def ensure_checklist_complete(ticket: RefundTicket, name: str, payload: dict) ->
 
 # --- Ticking --------------------------------------------------------------------------------------
 
+
 @transaction.atomic
-def set_checklist_item(*, ticket: RefundTicket | str | int, stage: str, item: str, actor: Actor, done: bool = True,
-                       note: str = "") -> list[dict]:
+def set_checklist_item(
+    *,
+    ticket: RefundTicket | str | int,
+    stage: str,
+    item: str,
+    actor: Actor,
+    done: bool = True,
+    note: str = "",
+) -> list[dict]:
     """Tick (or untick) one item; only roles that act in that stage (R/A) may. Logged on the timeline."""
     from refunds.services.transitions import lock_ticket
 
     locked = lock_ticket(ticket)
     if not raci.can_act_in_stage(actor, stage):
-        raise TransitionForbidden(_("Only roles responsible for the %(stage)s stage may tick its checklist.")
-                                  % {"stage": stage})
+        raise TransitionForbidden(
+            _("Only roles responsible for the %(stage)s stage may tick its checklist.") % {"stage": stage}
+        )
     items = {i["code"]: i for i in checklist_items(policy_for_ticket(locked), stage)}
     if item not in items:
-        raise InvalidInput({"item": [_("“%(item)s” is not on this refund's %(stage)s checklist.")
-                                     % {"item": item, "stage": stage}]})
+        raise InvalidInput(
+            {
+                "item": [
+                    _("“%(item)s” is not on this refund's %(stage)s checklist.")
+                    % {"item": item, "stage": stage}
+                ]
+            }
+        )
     existing = locked.checklist_ticks.filter(stage=stage, item=item)
     if done and not existing.exists():
         try:
             with transaction.atomic():
-                ChecklistTick.objects.create(ticket=locked, stage=stage, item=item, ticked_by=actor.user,
-                                             note=note[:300])
+                ChecklistTick.objects.create(
+                    ticket=locked, stage=stage, item=item, ticked_by=actor.user, note=note[:300]
+                )
         except IntegrityError:
             pass
     elif not done and existing.exists():
         existing.delete()
     else:
         return checklist_status(locked, stage)
-    append_entry(locked, actor=actor, kind=LogKind.NOTE,
-                 comment=(_("Checklist ticked: %(l)s") if done else _("Checklist unticked: %(l)s"))
-                 % {"l": item_label(items[item], "en")},
-                 data={"checklist": stage, "item": item, "done": done})
+    append_entry(
+        locked,
+        actor=actor,
+        kind=LogKind.NOTE,
+        comment=(_("Checklist ticked: %(l)s") if done else _("Checklist unticked: %(l)s"))
+        % {"l": item_label(items[item], "en")},
+        data={"checklist": stage, "item": item, "done": done},
+    )
     return checklist_status(locked, stage)

@@ -17,7 +17,10 @@ from .tickets import Hold, HoldType, RefundTicket
 
 
 class RuleKind(models.TextChoices):
-    DESTINATION_DIFFERS_FROM_PAYER = "destination_differs_from_payer", _("Refund destination differs from payer")
+    DESTINATION_DIFFERS_FROM_PAYER = (
+        "destination_differs_from_payer",
+        _("Refund destination differs from payer"),
+    )
     AMOUNT_OVER_THRESHOLD = "amount_over_threshold", _("Amount over threshold")
     VELOCITY = "velocity", _("Velocity (too many refunds in a window)")
     OPEN_DISPUTE = "open_dispute", _("Open dispute on the payment")
@@ -41,21 +44,34 @@ KIND_PARAMS = {
 
 
 class RiskRule(models.Model):
-    code = models.SlugField(max_length=50, unique=True, help_text=_("Stable machine name, e.g. open_dispute."))
+    code = models.SlugField(
+        max_length=50, unique=True, help_text=_("Stable machine name, e.g. open_dispute.")
+    )
     name = models.CharField(max_length=120, help_text=_("Shown on the ticket timeline when the rule fires."))
     kind = models.CharField(max_length=40, choices=RuleKind.choices)
     params = models.JSONField(
-        default=dict, blank=True,
-        help_text=_('Kind-specific: amount_over_threshold {"amount": "5000"} (empty = the policy\'s risk '
-                    'threshold); velocity {"key": "customer_email", "max_count": 3, "window_hours": 24}; '
-                    'gateway_anomaly {"flags": ["gateway_anomaly"]}.'))
+        default=dict,
+        blank=True,
+        help_text=_(
+            'Kind-specific: amount_over_threshold {"amount": "5000"} (empty = the policy\'s risk '
+            'threshold); velocity {"key": "customer_email", "max_count": 3, "window_hours": 24}; '
+            'gateway_anomaly {"flags": ["gateway_anomaly"]}.'
+        ),
+    )
     hold_type = models.CharField(max_length=20, choices=HoldType.choices)
-    policy = models.ForeignKey("refunds.Policy", null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="risk_rules", help_text=_("Empty = applies to every policy."))
+    policy = models.ForeignKey(
+        "refunds.Policy",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="risk_rules",
+        help_text=_("Empty = applies to every policy."),
+    )
     at_intake = models.BooleanField(default=True, help_text=_("Run when a ticket is taken in."))
     before_payout = models.BooleanField(default=True, help_text=_("Run again just before the payout."))
-    priority = models.PositiveSmallIntegerField(default=100,
-                                                help_text=_("Lower runs first; the first hit sets the hold type."))
+    priority = models.PositiveSmallIntegerField(
+        default=100, help_text=_("Lower runs first; the first hit sets the hold type.")
+    )
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -72,8 +88,9 @@ class RiskRule(models.Model):
             raise ValidationError({"params": _("Parameters must be a JSON object.")})
         unknown = set(params) - KIND_PARAMS.get(self.kind, set())
         if unknown:
-            raise ValidationError({"params": _("Unknown parameters for this kind: %(p)s.")
-                                   % {"p": ", ".join(sorted(unknown))}})
+            raise ValidationError(
+                {"params": _("Unknown parameters for this kind: %(p)s.") % {"p": ", ".join(sorted(unknown))}}
+            )
         if self.kind == RuleKind.AMOUNT_OVER_THRESHOLD and params.get("amount") not in (None, ""):
             try:
                 if Decimal(str(params["amount"])) <= 0:
@@ -82,7 +99,9 @@ class RiskRule(models.Model):
                 raise ValidationError({"params": _("“amount” must be a positive decimal string.")})
         if self.kind == RuleKind.VELOCITY:
             if params.get("key", VelocityKey.CUSTOMER_EMAIL) not in VelocityKey.values:
-                raise ValidationError({"params": _("“key” must be one of %(k)s.") % {"k": ", ".join(VelocityKey.values)}})
+                raise ValidationError(
+                    {"params": _("“key” must be one of %(k)s.") % {"k": ", ".join(VelocityKey.values)}}
+                )
             for name in ("max_count", "window_hours"):
                 value = params.get(name)
                 if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -47,7 +47,8 @@ def create_ticket(*, payment: Payment | None, amount, currency: str, reason: str
     request = validate_request(
         payment=payment, amount=amount, currency=currency, reason=reason, reason_detail=reason_detail,
         customer_language=customer_language, refund_to=refund_to, customer_email=customer_email,
-        customer_phone=customer_phone, cross_currency_allowed=cross_currency, channel=channel, fx_rate=fx_rate,
+        customer_phone=customer_phone, cross_currency_allowed=cross_currency, channel=channel,
+        fx_rate=fx_rate,
     )
     existing = find_exact_duplicate(payment=request.payment, amount=request.amount, reason=request.reason)
     if existing is not None:

@@ -154,8 +154,9 @@ def _provide_info(ticket, actor, comment, payload):
     # New data (e.g. another account holder's name) can trip a rule that intake could not check.
     hits = risk_hits(ticket)
     if hits:
-        ticket = open_hold(ticket, Actor.system(), hits[0]["hold_type"], "; ".join(h["message"] for h in hits),
-                           rule_hits=hits, checkpoint=PROVIDE_INFO)
+        reason = "; ".join(h["message"] for h in hits)
+        ticket = open_hold(ticket, Actor.system(), hits[0]["hold_type"], reason, rule_hits=hits,
+                           checkpoint=PROVIDE_INFO)
     return ticket
 
 

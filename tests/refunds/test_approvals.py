@@ -17,11 +17,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def users(make_user):
-    return {name: make_user(*roles, username=name) for name, roles in {
-        "agent": ["agent"], "reviewer": ["reviewer"], "reviewer2": ["reviewer"], "ops": ["ops_lead"],
-        "fin": ["finance"], "both": ["ops_lead", "finance"], "flead": ["finance_lead"],
-        "submitter": ["agent", "ops_lead", "finance"],
-    }.items()}
+    return {
+        name: make_user(*roles, username=name)
+        for name, roles in {
+            "agent": ["agent"],
+            "reviewer": ["reviewer"],
+            "reviewer2": ["reviewer"],
+            "ops": ["ops_lead"],
+            "fin": ["finance"],
+            "both": ["ops_lead", "finance"],
+            "flead": ["finance_lead"],
+            "submitter": ["agent", "ops_lead", "finance"],
+        }.items()
+    }
 
 
 def ticket_for(amount: str, created_by=None):
@@ -37,18 +45,23 @@ def send_for_approval(ticket, user):
 
 
 def decide(ticket, user, decision="approve", comment=""):
-    return perform_transition(ticket=ticket, name="record_approval", actor=Actor.staff(user), decision=decision,
-                              comment=comment)
+    return perform_transition(
+        ticket=ticket, name="record_approval", actor=Actor.staff(user), decision=decision, comment=comment
+    )
 
 
 # --- Thresholds -------------------------------------------------------------------------------------
+
 
 def test_exactly_1000_needs_no_extra_approval(users):
     ticket = ticket_for("1000.00")
     with pytest.raises(TransitionNotAllowed) as excinfo:
         send_for_approval(ticket, users["reviewer"])
     assert "use “approve”" in excinfo.value.detail
-    assert perform_transition(ticket=ticket, name="approve", actor=Actor.staff(users["reviewer"])).state == "approved"
+    assert (
+        perform_transition(ticket=ticket, name="approve", actor=Actor.staff(users["reviewer"])).state
+        == "approved"
+    )
 
 
 def test_1000_01_needs_parallel_approval_rows_created_at_once(users):
@@ -60,11 +73,14 @@ def test_1000_01_needs_parallel_approval_rows_created_at_once(users):
     assert ticket.state == State.PENDING_APPROVAL
     rows = list(ticket.approvals.order_by("role"))
     assert [(r.role, r.decision, r.round, r.requested_by_id) for r in rows] == [
-        ("finance", "pending", 1, users["reviewer"].pk), ("ops_lead", "pending", 1, users["reviewer"].pk)]
+        ("finance", "pending", 1, users["reviewer"].pk),
+        ("ops_lead", "pending", 1, users["reviewer"].pk),
+    ]
     assert ticket.log.get(transition="request_approval").data == {"roles": ["ops_lead", "finance"]}
 
 
 # --- Order independence and short-circuit ------------------------------------------------------------
+
 
 @pytest.mark.parametrize("order", [("ops", "fin"), ("fin", "ops")])
 def test_approvals_in_any_order(users, order):
@@ -110,6 +126,7 @@ def test_accountable_role_can_fill_any_pending_row(users):
 
 
 # --- Four-eyes --------------------------------------------------------------------------------------
+
 
 def test_submitter_cannot_approve(users):
     ticket = send_for_approval(ticket_for("1500.00", created_by=users["submitter"]), users["reviewer"])

@@ -27,8 +27,13 @@ def _defaults(defaults):
 
 
 def create(payment, **overrides):
-    kwargs = dict(payment=payment, amount="10.00", currency=payment.currency if payment else "USD",
-                  reason="damaged", actor=Actor.system())
+    kwargs = dict(
+        payment=payment,
+        amount="10.00",
+        currency=payment.currency if payment else "USD",
+        reason="damaged",
+        actor=Actor.system(),
+    )
     kwargs.update(overrides)
     return create_ticket(**kwargs)
 
@@ -45,6 +50,7 @@ def only(errors: dict, key: str) -> str:
 
 
 # --- One test per rule ------------------------------------------------------------------------------
+
 
 def test_unknown_payment():
     assert "No payment with this reference" in only(errors_of(None, currency="USD"), "payment_ref")
@@ -72,7 +78,9 @@ def test_amount_must_be_positive(amount):
     assert "greater than zero" in only(errors_of(PaymentFactory(), amount=amount), "amount")
 
 
-@pytest.mark.parametrize("currency,amount,places", [("USD", "1.005", 2), ("JPY", "10.5", 0), ("KWD", "1.0005", 3)])
+@pytest.mark.parametrize(
+    "currency,amount,places", [("USD", "1.005", 2), ("JPY", "10.5", 0), ("KWD", "1.0005", 3)]
+)
 def test_amount_within_the_currency_exponent(currency, amount, places):
     payment = PaymentFactory(currency=currency, amount="1000")
     message = only(errors_of(payment, amount=amount, currency=currency), "amount")
@@ -108,18 +116,25 @@ def test_cross_currency_policy_needs_and_records_the_fx_rate():
     Policy.objects.create(code="xcur", name="Cross-currency", scenario="cross_currency", currency="EUR")
     payment = PaymentFactory(currency="USD", amount="200.00")
     assert "needs the FX rate" in only(errors_of(payment, currency="EUR", amount="100.00"), "fx_rate")
-    assert "positive FX rate" in only(errors_of(payment, currency="EUR", amount="100.00", fx_rate="-1"), "fx_rate")
+    assert "positive FX rate" in only(
+        errors_of(payment, currency="EUR", amount="100.00", fx_rate="-1"), "fx_rate"
+    )
     ticket = create(payment, currency="EUR", amount="100.00", fx_rate="0.91235")
     assert (ticket.currency, ticket.amount) == ("USD", Decimal("100.00"))
-    assert (ticket.refund_currency, ticket.fx_rate, ticket.refund_amount) == ("EUR", Decimal("0.91235"),
-                                                                               Decimal("91.24"))
+    assert (ticket.refund_currency, ticket.fx_rate, ticket.refund_amount) == (
+        "EUR",
+        Decimal("0.91235"),
+        Decimal("91.24"),
+    )
     assert ticket.policy.code == "xcur"
 
 
 def test_cross_currency_refused_on_same_currency_only_channel():
     Policy.objects.create(code="xcur", name="Cross-currency", scenario="cross_currency", currency="EUR")
     payment = PaymentFactory(currency="USD", channel=channel("paypal"))
-    assert "refund in the same currency" in only(errors_of(payment, currency="EUR", fx_rate="0.9"), "currency")
+    assert "refund in the same currency" in only(
+        errors_of(payment, currency="EUR", fx_rate="0.9"), "currency"
+    )
 
 
 def test_inside_the_channels_refund_window():
@@ -159,7 +174,9 @@ def test_reason_code_from_the_list():
 
 
 def test_customer_language():
-    assert "“en” or “zh-hans”" in only(errors_of(PaymentFactory(), customer_language="fr"), "customer_language")
+    assert "“en” or “zh-hans”" in only(
+        errors_of(PaymentFactory(), customer_language="fr"), "customer_language"
+    )
 
 
 def test_refund_destination_method():
@@ -188,21 +205,38 @@ def test_phone_well_formed():
 
 
 def test_all_errors_are_returned_together():
-    errors = errors_of(PaymentFactory(), amount="1.005", reason="nope", customer_email="x@", customer_phone="123",
-                       customer_language="fr", refund_to={"method": "bank_transfer", "iban": "XX00"},
-                       channel="alipay")
-    assert set(errors) == {"amount", "reason", "customer_email", "customer_phone", "customer_language",
-                           "refund_to.iban", "channel"}
+    errors = errors_of(
+        PaymentFactory(),
+        amount="1.005",
+        reason="nope",
+        customer_email="x@",
+        customer_phone="123",
+        customer_language="fr",
+        refund_to={"method": "bank_transfer", "iban": "XX00"},
+        channel="alipay",
+    )
+    assert set(errors) == {
+        "amount",
+        "reason",
+        "customer_email",
+        "customer_phone",
+        "customer_language",
+        "refund_to.iban",
+        "channel",
+    }
     assert RefundTicket.objects.count() == 0
 
 
 def test_valid_iban_is_normalised():
-    ticket = create(PaymentFactory(), refund_to={"method": "bank_transfer", "iban": VALID_IBAN.lower(),
-                                                 "account_name": "Li Wei"})
+    ticket = create(
+        PaymentFactory(),
+        refund_to={"method": "bank_transfer", "iban": VALID_IBAN.lower(), "account_name": "Li Wei"},
+    )
     assert ticket.refund_to["iban"] == "DE89370400440532013000"
 
 
 # --- Duplicates -------------------------------------------------------------------------------------
+
 
 def test_exact_duplicate_within_24h_is_linked_not_created_twice():
     payment = PaymentFactory()
@@ -233,6 +267,7 @@ def test_duplicate_older_than_24h_or_cancelled_is_not_linked():
 
 # --- Missing customer data → awaiting_customer ----------------------------------------------------
 
+
 def test_missing_bank_details_go_to_awaiting_customer_with_list_and_message():
     ticket = create(PaymentFactory(), refund_to={"method": "bank_transfer"}, customer_language="zh-hans")
     assert ticket.state == State.AWAITING_CUSTOMER
@@ -257,8 +292,9 @@ def test_policy_required_fields_are_requested():
 
 
 def test_unknown_item_gets_a_readable_message_in_both_languages():
-    assert info_request_message(["proof_of_delivery"], "en").endswith("need: proof of delivery. Please add "
-                                                                        "this on your refund status page.")
+    assert info_request_message(["proof_of_delivery"], "en").endswith(
+        "need: proof of delivery. Please add this on your refund status page."
+    )
     assert "“proof of delivery”信息" in info_request_message(["proof_of_delivery"], "zh-hans")
 
 
@@ -266,31 +302,46 @@ def test_provide_info_validates_with_the_same_rules_and_resumes():
     ticket = create(PaymentFactory(), refund_to={"method": "bank_transfer"})
     customer = Actor.customer(ticket)
     with pytest.raises(InvalidInput) as excinfo:
-        perform_transition(ticket=ticket, name="provide_info", actor=customer,
-                           data={"iban": "DE00370400440532013000"})
+        perform_transition(
+            ticket=ticket, name="provide_info", actor=customer, data={"iban": "DE00370400440532013000"}
+        )
     assert set(excinfo.value.errors) == {"iban", "account_name"}
     assert "IBAN is not valid" in excinfo.value.errors["iban"][0]
     assert "required" in excinfo.value.errors["account_name"][0]
     ticket.refresh_from_db()
     assert ticket.state == State.AWAITING_CUSTOMER
-    ticket = perform_transition(ticket=ticket, name="provide_info", actor=customer,
-                                data={"iban": VALID_IBAN, "account_name": "Li  Wei"})
+    ticket = perform_transition(
+        ticket=ticket,
+        name="provide_info",
+        actor=customer,
+        data={"iban": VALID_IBAN, "account_name": "Li  Wei"},
+    )
     assert ticket.state == State.IN_REVIEW and ticket.info_requested == []
-    assert ticket.refund_to == {"method": "bank_transfer", "iban": "DE89370400440532013000",
-                                "account_name": "Li Wei"}
+    assert ticket.refund_to == {
+        "method": "bank_transfer",
+        "iban": "DE89370400440532013000",
+        "account_name": "Li Wei",
+    }
 
 
 def test_request_info_by_staff_writes_the_message_in_the_customers_language(make_user):
     ticket = TicketFactory(state=State.IN_REVIEW, customer_language="zh-hans")
-    ticket = perform_transition(ticket=ticket, name="request_info", actor=Actor.staff(make_user("reviewer")),
-                                needed=["photos"])
+    ticket = perform_transition(
+        ticket=ticket, name="request_info", actor=Actor.staff(make_user("reviewer")), needed=["photos"]
+    )
     entry = ticket.log.get(transition="request_info")
     assert entry.comment == "为了继续处理您的退款，我们需要：商品照片。请在退款状态页面补充。"
     assert entry.data["needed"] == ["photos"]
     with pytest.raises(InvalidInput) as excinfo:
         perform_transition(ticket=ticket, name="provide_info", actor=Actor.customer(ticket), data={})
     assert list(excinfo.value.errors) == ["photos"]
-    ticket = perform_transition(ticket=ticket, name="provide_info", actor=Actor.customer(ticket),
-                                data={"photos": "https://example.com/p.jpg"})
+    ticket = perform_transition(
+        ticket=ticket,
+        name="provide_info",
+        actor=Actor.customer(ticket),
+        data={"photos": "https://example.com/p.jpg"},
+    )
     assert ticket.state == State.IN_REVIEW
-    assert ticket.log.get(transition="provide_info").data == {"provided": {"photos": "https://example.com/p.jpg"}}
+    assert ticket.log.get(transition="provide_info").data == {
+        "provided": {"photos": "https://example.com/p.jpg"}
+    }

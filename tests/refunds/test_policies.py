@@ -12,7 +12,13 @@ from refunds.lifecycle import State
 from refunds.models import Policy
 from refunds.policies import select_policy
 from refunds.services import create_ticket, perform_transition
-from refunds.sop import checklist_status, missing_checklist_items, policy_as_of, policy_for_ticket, set_checklist_item
+from refunds.sop import (
+    checklist_status,
+    missing_checklist_items,
+    policy_as_of,
+    policy_for_ticket,
+    set_checklist_item,
+)
 from tests.factories import PaymentFactory, TicketFactory, channel
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +35,7 @@ def pick(amount="100", code="card", region="US", currency="USD") -> str:
 
 # --- Selection precedence ---------------------------------------------------------------------------
 
+
 def test_default_policy_when_nothing_else_matches():
     assert pick() == "standard"
 
@@ -36,8 +43,9 @@ def test_default_policy_when_nothing_else_matches():
 def test_most_specific_policy_wins():
     Policy.objects.create(code="card", name="Card", channel=channel("card"))
     Policy.objects.create(code="card-us", name="Card US", channel=channel("card"), region="US")
-    Policy.objects.create(code="card-us-usd", name="Card US USD", channel=channel("card"), region="US",
-                          currency="USD")
+    Policy.objects.create(
+        code="card-us-usd", name="Card US USD", channel=channel("card"), region="US", currency="USD"
+    )
     Policy.objects.create(code="eu", name="EU", region="EU")
     assert pick() == "card-us-usd"
     assert pick(currency="EUR") == "card-us"
@@ -70,6 +78,7 @@ def test_only_one_default_policy():
 
 # --- Versions -----------------------------------------------------------------------------------------
 
+
 def test_every_edit_bumps_the_version_and_history_keeps_each():
     policy = Policy.objects.get(is_default=True)
     first = policy.version
@@ -85,7 +94,9 @@ def test_every_edit_bumps_the_version_and_history_keeps_each():
 
 def test_old_ticket_keeps_the_policy_version_it_was_opened_under(make_user):
     payment = PaymentFactory(amount="5000.00")
-    old = create_ticket(payment=payment, amount="800.00", currency="USD", reason="damaged", actor=Actor.system())
+    old = create_ticket(
+        payment=payment, amount="800.00", currency="USD", reason="damaged", actor=Actor.system()
+    )
     policy = old.policy
     opened_version = old.policy_version
     policy.approval_rules = [{"above": "500", "roles": ["ops_lead", "finance"]}]
@@ -98,8 +109,9 @@ def test_old_ticket_keeps_the_policy_version_it_was_opened_under(make_user):
     assert missing_checklist_items(old) == []
     old = perform_transition(ticket=old, name="approve", actor=Actor.staff(make_user("reviewer")))
     assert old.state == State.APPROVED
-    new = create_ticket(payment=payment, amount="800.00", currency="USD", reason="not_received",
-                        actor=Actor.system())
+    new = create_ticket(
+        payment=payment, amount="800.00", currency="USD", reason="not_received", actor=Actor.system()
+    )
     assert new.policy_version == policy.version
     assert [i["code"] for i in missing_checklist_items(new)] == ["receipt"]
     with pytest.raises(TransitionNotAllowed):
@@ -109,8 +121,10 @@ def test_old_ticket_keeps_the_policy_version_it_was_opened_under(make_user):
 # --- Checklists -----------------------------------------------------------------------------------
 
 CHECKLIST = {
-    "review": [{"code": "photos", "label": "Photos of the damage checked", "label_zh_hans": "已核对损坏照片"},
-               {"code": "order", "label": "Order status confirmed"}],
+    "review": [
+        {"code": "photos", "label": "Photos of the damage checked", "label_zh_hans": "已核对损坏照片"},
+        {"code": "order", "label": "Order status confirmed"},
+    ],
     "approval": [{"code": "budget", "label": "Budget line confirmed"}],
     "risk": [{"code": "kyc", "label": "Identity verified"}],
 }
@@ -131,13 +145,17 @@ def test_stage_exit_refused_until_the_checklist_is_complete(sop_policy, make_use
     with pytest.raises(TransitionNotAllowed) as excinfo:
         perform_transition(ticket=ticket, name="approve", actor=reviewer)
     assert "Photos of the damage checked; Order status confirmed" in excinfo.value.detail
-    assert excinfo.value.extra["missing"] == [{"stage": "review", "code": "photos"},
-                                              {"stage": "review", "code": "order"}]
+    assert excinfo.value.extra["missing"] == [
+        {"stage": "review", "code": "photos"},
+        {"stage": "review", "code": "order"},
+    ]
     set_checklist_item(ticket=ticket, stage="review", item="photos", actor=reviewer)
     with pytest.raises(TransitionNotAllowed) as excinfo:
         perform_transition(ticket=ticket, name="request_approval", actor=reviewer)
     assert "Photos" not in excinfo.value.detail and "Order status confirmed" in excinfo.value.detail
-    status = set_checklist_item(ticket=ticket, stage="review", item="order", actor=reviewer, note="shipped back")
+    status = set_checklist_item(
+        ticket=ticket, stage="review", item="order", actor=reviewer, note="shipped back"
+    )
     assert all(item["done"] for item in status) and status[0]["ticked_by"] == reviewer.user.username
     assert perform_transition(ticket=ticket, name="approve", actor=reviewer).state == State.APPROVED
     notes = ticket.log.filter(kind="note").values_list("data", flat=True)
@@ -162,9 +180,13 @@ def test_untick_makes_the_item_missing_again(sop_policy, make_user):
 def test_only_stage_roles_may_tick_and_only_listed_items(sop_policy, make_user):
     ticket = TicketFactory(state=State.IN_REVIEW, policy=sop_policy, policy_version=sop_policy.version)
     with pytest.raises(TransitionForbidden):
-        set_checklist_item(ticket=ticket, stage="review", item="photos", actor=Actor.staff(make_user("agent")))
+        set_checklist_item(
+            ticket=ticket, stage="review", item="photos", actor=Actor.staff(make_user("agent"))
+        )
     with pytest.raises(InvalidInput) as excinfo:
-        set_checklist_item(ticket=ticket, stage="review", item="nope", actor=Actor.staff(make_user("reviewer")))
+        set_checklist_item(
+            ticket=ticket, stage="review", item="nope", actor=Actor.staff(make_user("reviewer"))
+        )
     assert "item" in excinfo.value.errors
 
 
@@ -177,16 +199,22 @@ def test_labels_follow_the_language(sop_policy):
 
 
 def test_approval_checklist_blocks_approvals_not_rejections(sop_policy, make_user):
-    ticket = TicketFactory(state=State.PENDING_APPROVAL, amount="1500.00", payment=PaymentFactory(amount="2000"),
-                           policy=sop_policy, policy_version=sop_policy.version)
+    ticket = TicketFactory(
+        state=State.PENDING_APPROVAL,
+        amount="1500.00",
+        payment=PaymentFactory(amount="2000"),
+        policy=sop_policy,
+        policy_version=sop_policy.version,
+    )
     ticket.approvals.create(role="ops_lead")
     ticket.approvals.create(role="finance")
     ops = Actor.staff(make_user("ops_lead"))
     with pytest.raises(TransitionNotAllowed) as excinfo:
         perform_transition(ticket=ticket, name="record_approval", actor=ops, decision="approve")
     assert "Budget line confirmed" in excinfo.value.detail
-    ticket = perform_transition(ticket=ticket, name="record_approval", actor=ops, decision="reject",
-                                comment="no budget")
+    ticket = perform_transition(
+        ticket=ticket, name="record_approval", actor=ops, decision="reject", comment="no budget"
+    )
     assert ticket.state == State.REJECTED
 
 
@@ -200,13 +228,16 @@ def test_risk_checklist_blocks_release(sop_policy, make_user):
     assert perform_transition(ticket=ticket, name="release", actor=risk).state == State.IN_REVIEW
 
 
-@pytest.mark.parametrize("checklists", [
-    {"intake": [{"code": "a", "label": "A"}]},
-    {"review": [{"code": "a"}]},
-    {"review": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]},
-    {"review": "tick everything"},
-    ["review"],
-])
+@pytest.mark.parametrize(
+    "checklists",
+    [
+        {"intake": [{"code": "a", "label": "A"}]},
+        {"review": [{"code": "a"}]},
+        {"review": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]},
+        {"review": "tick everything"},
+        ["review"],
+    ],
+)
 def test_malformed_checklists_are_refused_in_admin(checklists):
     policy = Policy(code="x", name="X", checklists=checklists)
     with pytest.raises(ValidationError) as excinfo:
@@ -218,22 +249,31 @@ def test_malformed_approval_rules_are_refused():
     with pytest.raises(ValidationError) as excinfo:
         Policy(code="x", name="X", approval_rules=[{"above": "1000", "roles": ["boss"]}]).clean()
     assert "approval_rules" in excinfo.value.message_dict
-    Policy(code="x", name="X", approval_rules=[{"above": "1000", "roles": ["finance"]}], checklists=CHECKLIST).clean()
+    Policy(
+        code="x", name="X", approval_rules=[{"above": "1000", "roles": ["finance"]}], checklists=CHECKLIST
+    ).clean()
 
 
 # --- Auto-approval ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def card_policy():
-    return Policy.objects.create(code="card-small", name="Card", channel=channel("card"),
-                                 auto_approve_max_amount=Decimal("50"),
-                                 approval_rules=[{"above": "1000", "roles": ["ops_lead", "finance"]}],
-                                 auto_approve_velocity_limit=2, auto_approve_velocity_hours=24)
+    return Policy.objects.create(
+        code="card-small",
+        name="Card",
+        channel=channel("card"),
+        auto_approve_max_amount=Decimal("50"),
+        approval_rules=[{"above": "1000", "roles": ["ops_lead", "finance"]}],
+        auto_approve_velocity_limit=2,
+        auto_approve_velocity_hours=24,
+    )
 
 
 def new(payment, amount, reason="damaged"):
-    return create_ticket(payment=payment, amount=amount, currency=payment.currency, reason=reason,
-                         actor=Actor.system())
+    return create_ticket(
+        payment=payment, amount=amount, currency=payment.currency, reason=reason, actor=Actor.system()
+    )
 
 
 def test_small_clean_card_refund_is_auto_approved(card_policy):
@@ -261,6 +301,10 @@ def test_customer_over_the_velocity_limit_is_not_auto_approved(card_policy):
 
 
 def test_risk_flag_prevents_auto_approval(card_policy):
-    ticket = TicketFactory(amount=Decimal("10.00"), policy=card_policy, policy_version=card_policy.version,
-                           risk_flags=["manual_flag"])
+    ticket = TicketFactory(
+        amount=Decimal("10.00"),
+        policy=card_policy,
+        policy_version=card_policy.version,
+        risk_flags=["manual_flag"],
+    )
     assert auto_approval_refusal(ticket) == "risk_flag"
