@@ -16,3 +16,14 @@ def gateway_reason(channel: Channel, reason: str) -> str | None:
     mapping = channel.reason_code_map if isinstance(channel.reason_code_map, dict) else {}
     code = mapping.get(reason) or mapping.get("*")
     return str(code) if code else None
+
+
+def install_card_reason_fallback(get_model) -> None:
+    """Stripe knows three reasons; send every other one as requested_by_customer (idempotent)."""
+    Channel_ = get_model("refunds", "Channel")
+    for card in Channel_.objects.filter(code="card"):
+        mapping = dict(card.reason_code_map or {})
+        if mapping and "*" not in mapping:
+            mapping["*"] = "requested_by_customer"
+            card.reason_code_map = mapping
+            card.save(update_fields=["reason_code_map"])

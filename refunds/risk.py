@@ -261,3 +261,21 @@ def record_hits(ticket: RefundTicket, hits: list[dict], *, actor: Actor, checkpo
     if codes:
         ticket.risk_flags = list(ticket.risk_flags or []) + codes
         RefundTicket.objects.filter(pk=ticket.pk).update(risk_flags=ticket.risk_flags)
+
+
+def report_gateway_anomaly(*, ticket, detail: str, actor: Actor, flag: str = "gateway_anomaly") -> bool:
+    """A gateway (webhook / adapter) reports an anomaly: flag the ticket, note it, and hold it now if
+    it is approved and waiting for payout. Returns True when the ticket was put on hold."""
+    from django.db import transaction
+
+    from refunds.intake import pre_payout_hold
+    from refunds.services.transitions import lock_ticket
+
+    with transaction.atomic():
+        locked = lock_ticket(ticket)
+        if flag not in (locked.risk_flags or []):
+            locked.risk_flags = list(locked.risk_flags or []) + [flag]
+            RefundTicket.objects.filter(pk=locked.pk).update(risk_flags=locked.risk_flags)
+        append_entry(locked, actor=actor, kind=LogKind.NOTE, comment=str(detail)[:1000],
+                     data={"gateway_anomaly": flag})
+        return pre_payout_hold(locked, actor)

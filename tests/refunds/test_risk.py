@@ -338,3 +338,31 @@ def test_other_name_supplied_later_is_caught_when_the_customer_provides_it(staff
         ("destination_differs_from_payer", "Bank account holder differs from the payer")
     ]
     assert perform_transition(ticket=ticket, name="release", actor=staff["risk"]).state == State.IN_REVIEW
+
+
+def test_report_gateway_anomaly_flags_and_holds_an_approved_ticket():
+    from refunds.risk import report_gateway_anomaly
+
+    ticket = TicketFactory(state=State.APPROVED)
+    assert report_gateway_anomaly(ticket=ticket, detail="amount differs from capture", actor=Actor.system())
+    ticket.refresh_from_db()
+    assert ticket.state == State.ON_HOLD and "gateway_anomaly" in ticket.risk_flags
+    assert open_hold_of(ticket).hold_type == "payment_anomaly"
+    assert ticket.log.filter(kind="note", data__gateway_anomaly="gateway_anomaly").exists()
+
+
+@pytest.mark.parametrize(
+    "reason,expected",
+    [("duplicate", "duplicate"), ("fraudulent", "fraudulent"), ("damaged", "requested_by_customer")],
+)
+def test_reason_codes_map_to_the_channels_own_codes(reason, expected):
+    from refunds.reasons import gateway_reason
+    from tests.factories import channel
+
+    assert gateway_reason(channel("card"), reason) == expected
+    assert gateway_reason(channel("alipay"), reason) is None  # no map: the adapter sends no reason
+    alipay = channel("alipay")
+    alipay.reason_code_map = {"damaged": "QUALITY_ISSUE"}
+    assert gateway_reason(alipay, "damaged") == "QUALITY_ISSUE"
+    with pytest.raises(ValueError):
+        gateway_reason(alipay, "bogus")
