@@ -20,8 +20,6 @@ CHANNELS = [
 ]
 
 STRIPE_REASONS = {"duplicate": "duplicate", "fraudulent": "fraudulent", "requested_by_customer": "requested_by_customer"}
-# Stripe knows only those three; every other reason of ours is sent as requested_by_customer.
-STRIPE_REASONS["*"] = "requested_by_customer"
 
 
 def install_roles(get_model) -> None:
@@ -82,6 +80,3 @@ def install_all(get_model) -> None:
     install_raci(get_model)
     install_channels(get_model)
     install_default_policy(get_model)
-    from refunds.risk import install_default_rules  # a no-op until the RiskRule table exists
-
-    install_default_rules(get_model)
