@@ -61,3 +61,18 @@ def test_tick_refused_for_roles_outside_the_stage_and_for_unknown_items(client, 
         "ticket_reference": ticket.reference, "stage": "review", "item": "nope"})
     assert "Items on this refund" in response.content.decode()
     assert not ChecklistTick.objects.exists()
+
+
+def test_sop_demo_seed_is_idempotent(make_user):
+    import io
+
+    from refunds.models import RefundTicket
+    from refunds.sop_demo import seed
+
+    make_user("reviewer", username="reviewer")
+    seed(io.StringIO())
+    seed(io.StringIO())
+    tickets = RefundTicket.objects.filter(payment__payment_ref__startswith="demo_sop_").order_by("payment__payment_ref")
+    assert [t.state for t in tickets] == ["in_review", "on_hold"]
+    assert tickets[0].policy.code == "sop-uk-card"
+    assert tickets[0].checklist_ticks.count() == 1
