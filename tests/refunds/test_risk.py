@@ -366,3 +366,16 @@ def test_reason_codes_map_to_the_channels_own_codes(reason, expected):
     assert gateway_reason(alipay, "damaged") == "QUALITY_ISSUE"
     with pytest.raises(ValueError):
         gateway_reason(alipay, "bogus")
+
+
+def test_rule_hits_keep_the_audit_chain_intact(staff):
+    from refunds.audit import verify_ticket_chain
+
+    payment = PaymentFactory(amount="500.00")
+    ticket = approved_ticket(staff, payment, amount="50.00")
+    DisputeFactory(payment=payment, amount=Decimal("10.00"))
+    payout_check(ticket)
+    ticket.refresh_from_db()
+    assert verify_ticket_chain(ticket, ticket.log.order_by("seq")) is None
+    kinds = list(ticket.log.order_by("seq").values_list("kind", "transition"))
+    assert kinds[-2:] == [("rule_hit", ""), ("transition", "hold")]
