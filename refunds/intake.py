@@ -162,6 +162,10 @@ def _check_against_payment(errors, payment: Payment, amount: Decimal, currency: 
         _add(errors, "currency", _("The payment was made in %(c)s; refund in the same currency.")
              % {"c": payment.currency})
         return
+    if currency != payment.currency and channel.currencies and currency not in channel.currencies:
+        _add(errors, "currency", _("%(ch)s refunds only in %(list)s.")
+             % {"ch": channel.code, "list": ", ".join(channel.currencies)})
+        return
     balance = payment_balance(payment)
     if amount > balance.refundable:
         _add(errors, "amount", _("Only %(left)s %(c)s can still be refunded on this payment.")

@@ -137,6 +137,13 @@ def test_cross_currency_refused_on_same_currency_only_channel():
     )
 
 
+def test_cross_currency_only_into_the_channels_currencies():
+    Policy.objects.create(code="xcur", name="Cross-currency", scenario="cross_currency", currency="GBP")
+    payment = PaymentFactory(currency="CNY", channel=channel("alipay"), amount="500.00")
+    message = only(errors_of(payment, currency="GBP", fx_rate="0.11"), "currency")
+    assert "alipay refunds only in CNY, USD, EUR, HKD" in message
+
+
 def test_inside_the_channels_refund_window():
     payment = PaymentFactory(channel=channel("paypal"), captured_at=timezone.now() - timedelta(days=181))
     assert "paypal refund window of 180 days" in only(errors_of(payment), "payment_ref")
