@@ -135,6 +135,9 @@ class Policy(models.Model):
         from refunds.sop import checklist_errors
 
         problems = checklist_errors(self.checklists)
+        fields = self.required_fields if isinstance(self.required_fields, list) else [None]
+        if not all(isinstance(f, str) and f.replace(".", "").replace("_", "").isalnum() for f in fields):
+            problems["required_fields"] = [_('A list of field names, e.g. ["refund_to.iban", "customer_phone"].')]
         for rule in self.approval_rules if isinstance(self.approval_rules, list) else [None]:
             try:
                 Decimal(str(rule["above"]))

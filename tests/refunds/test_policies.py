@@ -308,3 +308,11 @@ def test_risk_flag_prevents_auto_approval(card_policy):
         risk_flags=["manual_flag"],
     )
     assert auto_approval_refusal(ticket) == "risk_flag"
+
+
+@pytest.mark.parametrize("required", ["refund_to.iban", ["refund to iban"], [3]])
+def test_malformed_required_fields_are_refused(required):
+    with pytest.raises(ValidationError) as excinfo:
+        Policy(code="x", name="X", required_fields=required).clean()
+    assert "required_fields" in excinfo.value.message_dict
+    Policy(code="x", name="X", required_fields=["refund_to.iban", "customer_phone", "proof_of_return"]).clean()
