@@ -61,6 +61,12 @@ def _owns(actor: Actor, ticket) -> bool:
     return False
 
 
+def _open_hold_owner(ticket) -> set[str]:
+    if getattr(ticket, "pk", None) is None:
+        return set()
+    return set(ticket.holds.filter(released_at__isnull=True).values_list("owner_role", flat=True))
+
+
 def transition_refusal(actor: Actor, spec: TransitionSpec, ticket, matrix: Matrix | None = None) -> str | None:
     """Why `actor` may not run `spec` on `ticket` (None when allowed). State is checked elsewhere."""
     if actor.kind == ActorKind.SYSTEM:
@@ -75,6 +81,8 @@ def transition_refusal(actor: Actor, spec: TransitionSpec, ticket, matrix: Matri
     needed = matrix.acting_roles(spec.stage)
     if actor.roles & needed:
         return None
+    if spec.name == "release" and actor.roles & _open_hold_owner(ticket):
+        return None  # the hold's owner role (e.g. finance for disputes) releases its own holds
     return _("“%(name)s” needs one of the roles %(roles)s (R or A for the %(stage)s stage).") % {
         "name": spec.name, "roles": ", ".join(sorted(needed)) or "—", "stage": spec.stage,
     }

@@ -97,7 +97,19 @@ class Policy(models.Model):
         help_text=_('Amount thresholds → roles that must all approve, e.g. '
                     '[{"above": "1000", "roles": ["ops_lead", "finance"]}]'))
     risk_threshold_amount = MoneyField(null=True, blank=True)
-    required_fields = models.JSONField(default=list, blank=True)
+    required_fields = models.JSONField(
+        default=list, blank=True,
+        help_text=_('Fields the customer must supply before review, e.g. ["refund_to.iban", '
+                    '"refund_to.account_name", "customer_phone"].'))
+    auto_approve_velocity_limit = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text=_("No auto-approval when the customer already has this many refunds in the window."))
+    auto_approve_velocity_hours = models.PositiveIntegerField(default=720)
+    checklists = models.JSONField(
+        default=dict, blank=True,
+        help_text=_('Per stage, items to tick before the stage\'s exit transition, e.g. {"review": '
+                    '[{"code": "photos_checked", "label": "Photos of the damage checked", '
+                    '"label_zh_hans": "已核对损坏照片"}]}'))
     appeal_window_days = models.PositiveIntegerField(default=30)
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -118,6 +130,25 @@ class Policy(models.Model):
         if self.pk:
             self.version = (Policy.objects.filter(pk=self.pk).values_list("version", flat=True).first() or 0) + 1
         super().save(*args, **kwargs)
+
+    def clean(self):
+        from refunds.sop import checklist_errors
+
+        problems = checklist_errors(self.checklists)
+        fields = self.required_fields if isinstance(self.required_fields, list) else [None]
+        if not all(isinstance(f, str) and f.replace(".", "").replace("_", "").isalnum() for f in fields):
+            problems["required_fields"] = [_('A list of field names, e.g. ["refund_to.iban", "customer_phone"].')]
+        for rule in self.approval_rules if isinstance(self.approval_rules, list) else [None]:
+            try:
+                Decimal(str(rule["above"]))
+                if not rule["roles"] or not set(rule["roles"]) <= set(Role.values):
+                    raise ValueError
+            except Exception:  # noqa: BLE001 - any malformed rule gets the same message
+                problems.setdefault("approval_rules", []).append(
+                    _('Each rule needs "above" (a decimal) and "roles" (known roles).'))
+                break
+        if problems:
+            raise ValidationError(problems)
 
     def required_approval_roles(self, amount: Decimal) -> list[str]:
         """Roles that must each approve a refund of `amount` ("above" is strictly greater)."""

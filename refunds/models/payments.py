@@ -22,6 +22,9 @@ class Payment(models.Model):
     customer_name = models.CharField(max_length=200, blank=True)
     customer_phone = models.CharField(max_length=32, blank=True)
     region = models.CharField(max_length=8, blank=True)
+    instrument_fingerprint = models.CharField(
+        max_length=100, blank=True, db_index=True,
+        help_text=_("Card/device fingerprint from the gateway; risk velocity rules count refunds by it."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -29,8 +29,13 @@ class DuplicateRefund(Conflict):
 def create_ticket(*, payment: Payment | None, amount, currency: str, reason: str, actor: Actor,
                   source: str = Source.STAFF, reason_detail: str = "", customer_language: str = "",
                   refund_to: dict | None = None, customer_email: str = "", customer_phone: str = "",
-                  idempotency_key: str = "", run_intake: bool = True) -> RefundTicket:
-    """Create a ticket and route it through intake. Raises InvalidInput with every field error."""
+                  idempotency_key: str = "", run_intake: bool = True, channel=None,
+                  fx_rate=None) -> RefundTicket:
+    """Create a ticket and route it through intake. Raises InvalidInput with every field error.
+
+    `channel` (optional code) must match the payment's; `fx_rate` is required when a cross-currency
+    policy refunds in another currency than the payment's.
+    """
     if payment is not None:
         # Serialise refunds of one payment so two requests cannot both spend the same balance.
         payment = Payment.objects.select_for_update().select_related("channel").get(pk=payment.pk)
@@ -42,7 +47,8 @@ def create_ticket(*, payment: Payment | None, amount, currency: str, reason: str
     request = validate_request(
         payment=payment, amount=amount, currency=currency, reason=reason, reason_detail=reason_detail,
         customer_language=customer_language, refund_to=refund_to, customer_email=customer_email,
-        customer_phone=customer_phone, cross_currency_allowed=cross_currency,
+        customer_phone=customer_phone, cross_currency_allowed=cross_currency, channel=channel,
+        fx_rate=fx_rate,
     )
     existing = find_exact_duplicate(payment=request.payment, amount=request.amount, reason=request.reason)
     if existing is not None:
@@ -57,8 +63,10 @@ def create_ticket(*, payment: Payment | None, amount, currency: str, reason: str
         policy_version=policy.version, source=source, idempotency_key=idempotency_key,
         created_by=actor.user if actor.kind == "staff" else None,
     )
-    if request.currency != payment.currency:
-        ticket.refund_currency = request.currency
+    if request.refund_currency:
+        ticket.refund_currency = request.refund_currency
+        ticket.fx_rate = request.fx_rate
+        ticket.refund_amount = request.refund_amount
     ticket.status_token_hash = token_hash(token_for(ticket))
     ticket._history_user = actor.history_user
     ticket._change_reason = "created"

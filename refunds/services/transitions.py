@@ -18,8 +18,9 @@ from refunds.actors import Actor
 from refunds.audit import append_entry
 from refunds.errors import InvalidInput, NotFound, TransitionForbidden, TransitionNotAllowed
 from refunds.lifecycle import TRANSITIONS, Role, Stage, State
-from refunds.models import Approval, Channel, Hold, PayoutAttempt, RefundTicket
+from refunds.models import Approval, Channel, Dispute, Hold, PayoutAttempt, RefundTicket
 from refunds.models.audit import ActorKind, LogKind
+from refunds.models.payments import DisputeStatus
 from refunds.models.tickets import (
     HOLD_OWNER_ROLE,
     ApprovalDecision,
@@ -28,6 +29,7 @@ from refunds.models.tickets import (
     PayoutStatus,
 )
 from refunds.signals import ticket_transitioned
+from refunds.sop import ensure_checklist_complete, policy_for_ticket
 
 # States whose transition is visible to the customer on the status page.
 CUSTOMER_VISIBLE_TARGETS = {
@@ -69,6 +71,7 @@ def perform_transition(*, ticket: RefundTicket | str | int, name: str, actor: Ac
             % {"name": name, "state": State(locked.state).label},
             state=locked.state,
         )
+    ensure_checklist_complete(locked, name, payload)
     return HANDLERS[name](locked, actor, (comment or "").strip(), payload)
 
 
@@ -81,7 +84,7 @@ def apply(ticket: RefundTicket, name: str, actor: Actor, *, comment: str = "", d
     except django_fsm.TransitionNotAllowed:
         raise TransitionNotAllowed(_("“%(name)s” is not possible now.") % {"name": name})
     ticket._history_user = actor.history_user
-    ticket._change_reason = f"{name}" + (f": {comment}" if comment else "")
+    ticket._change_reason = (f"{name}" + (f": {comment}" if comment else ""))[:100]  # history column
     try:
         ticket.save()
     except django_fsm.ConcurrentTransition:
@@ -105,40 +108,60 @@ def after_commit(ticket_id: int, name: str, from_state: str, to_state: str, acto
 # --- Handlers, one per transition -----------------------------------------------------------------
 
 def _intake(ticket, actor, comment, payload):
+    from refunds.info_requests import info_request_message
     from refunds.intake import decide_intake
+    from refunds.risk import INTAKE, record_hits
 
     decision = decide_intake(ticket)
-    for hit in decision.rule_hits:
-        append_entry(ticket, actor=actor, kind=LogKind.RULE_HIT, comment=hit["message"],
-                     data={"rule": hit["rule"]})
+    data = None
+    if decision.target == State.ON_HOLD:
+        # Released intake holds go back to review: intake itself never runs twice.
+        ticket.held_from = State.IN_REVIEW
+        hold = Hold.objects.create(ticket=ticket, hold_type=decision.hold_type,
+                                   owner_role=HOLD_OWNER_ROLE[decision.hold_type], reason=decision.summary,
+                                   return_state=State.IN_REVIEW, opened_by=None)
+        record_hits(ticket, decision.rule_hits, actor=actor, checkpoint=INTAKE, hold=hold)
+        data = {"hold_type": decision.hold_type, "rules": [hit["rule"] for hit in decision.rule_hits]}
+    else:
+        for hit in decision.rule_hits:  # auto-approval: on the timeline, but no hold
+            append_entry(ticket, actor=actor, kind=LogKind.RULE_HIT, comment=hit["message"],
+                         data={"rule": hit["rule"], "name": hit.get("name", hit["rule"])})
     if decision.needed:
         ticket.info_requested = decision.needed
-    if decision.target == State.ON_HOLD:
-        # Released holds go back to review: intake itself never runs twice.
-        ticket.held_from = State.IN_REVIEW
-        Hold.objects.create(ticket=ticket, hold_type=decision.hold_type, owner_role=HOLD_OWNER_ROLE[decision.hold_type],
-                            reason=decision.summary, return_state=State.IN_REVIEW, opened_by=None)
-    return apply(ticket, "intake", actor, comment=comment, target=decision.target,
-                 data={"needed": decision.needed} if decision.needed else None)
+        comment = comment or info_request_message(decision.needed, ticket.customer_language)
+        data = {"needed": decision.needed}
+    return apply(ticket, "intake", actor, comment=comment, target=decision.target, data=data)
 
 
 def _request_info(ticket, actor, comment, payload):
-    needed = [str(item) for item in payload.get("needed") or [] if str(item).strip()]
+    from refunds.info_requests import info_request_message
+
+    needed = [str(item).strip() for item in payload.get("needed") or [] if str(item).strip()]
     if not needed:
         raise InvalidInput({"needed": [_("Say which information the customer must supply.")]})
-    return apply(ticket, "request_info", actor, comment=comment, needed=needed, data={"needed": needed},
-                 customer_visible=True)
+    message = info_request_message(needed, ticket.customer_language)
+    return apply(ticket, "request_info", actor, comment=comment or message, needed=needed,
+                 data={"needed": needed, "message": message}, customer_visible=True)
 
 
 def _provide_info(ticket, actor, comment, payload):
-    from refunds.intake import apply_customer_info
+    from refunds.intake import apply_customer_info, risk_hits
+    from refunds.risk import PROVIDE_INFO
 
-    apply_customer_info(ticket, payload.get("data") or {})
-    return apply(ticket, "provide_info", actor, comment=comment)
+    provided = apply_customer_info(ticket, payload.get("data") or {})
+    ticket = apply(ticket, "provide_info", actor, comment=comment,
+                   data={"provided": provided} if provided else None)
+    # New data (e.g. another account holder's name) can trip a rule that intake could not check.
+    hits = risk_hits(ticket)
+    if hits:
+        reason = "; ".join(h["message"] for h in hits)
+        ticket = open_hold(ticket, Actor.system(), hits[0]["hold_type"], reason, rule_hits=hits,
+                           checkpoint=PROVIDE_INFO)
+    return ticket
 
 
 def _approve(ticket, actor, comment, payload):
-    roles = ticket.policy.required_approval_roles(ticket.amount)
+    roles = policy_for_ticket(ticket).required_approval_roles(ticket.amount)
     if roles:
         raise TransitionNotAllowed(
             _("This refund needs approval by %(roles)s: use “request_approval”.") % {"roles": ", ".join(roles)})
@@ -146,7 +169,7 @@ def _approve(ticket, actor, comment, payload):
 
 
 def _request_approval(ticket, actor, comment, payload):
-    roles = ticket.policy.required_approval_roles(ticket.amount)
+    roles = policy_for_ticket(ticket).required_approval_roles(ticket.amount)
     if not roles:
         raise TransitionNotAllowed(_("No extra approval is required for this amount: use “approve”."))
     last_round = ticket.approvals.order_by("-round").values_list("round", flat=True).first() or 0
@@ -198,15 +221,29 @@ def _record_approval(ticket, actor, comment, payload):
                  customer_visible=outcome != State.PENDING_APPROVAL)
 
 
-def open_hold(ticket, actor, hold_type: str, reason: str) -> RefundTicket:
-    """Put a locked ticket on hold (also used by risk rules at intake and before payout)."""
+def open_hold(ticket, actor, hold_type: str, reason: str, *, rule_hits: list[dict] | None = None,
+              checkpoint: str = "") -> RefundTicket:
+    """Put a locked ticket on hold (also used by risk rules after intake and before payout).
+
+    `rule_hits` (from refunds.intake.risk_hits) are written to the timeline and tied to the hold, so
+    releasing it clears those rules for this ticket.
+    """
+    from refunds.risk import record_hits
+
     if hold_type not in HoldType.values:
         raise InvalidInput({"hold_type": [_("Choose one of: %(types)s.") % {"types": ", ".join(HoldType.values)}]})
     if not reason:
         raise InvalidInput({"comment": [_("Say why the refund is held.")]})
-    Hold.objects.create(ticket=ticket, hold_type=hold_type, owner_role=HOLD_OWNER_ROLE[hold_type], reason=reason,
-                        return_state=ticket.state, opened_by=actor.user)
-    return apply(ticket, "hold", actor, comment=reason, data={"hold_type": hold_type}, customer_visible=False)
+    if ticket.state not in TRANSITIONS["hold"].sources:
+        raise TransitionNotAllowed(_("“%(name)s” is not possible while the refund is %(state)s.")
+                                   % {"name": "hold", "state": State(ticket.state).label}, state=ticket.state)
+    hold = Hold.objects.create(ticket=ticket, hold_type=hold_type, owner_role=HOLD_OWNER_ROLE[hold_type],
+                               reason=reason, return_state=ticket.state, opened_by=actor.user)
+    data = {"hold_type": hold_type}
+    if rule_hits:
+        record_hits(ticket, rule_hits, actor=actor, checkpoint=checkpoint, hold=hold)
+        data["rules"] = [hit["rule"] for hit in rule_hits]
+    return apply(ticket, "hold", actor, comment=reason, data=data, customer_visible=False)
 
 
 def _hold(ticket, actor, comment, payload):
@@ -221,6 +258,11 @@ def _release(ticket, actor, comment, payload):
             raise TransitionForbidden(
                 _("This %(type)s hold is released by %(roles)s.")
                 % {"type": hold.hold_type, "roles": ", ".join(sorted(allowed))})
+    if hold is not None and hold.hold_type == HoldType.DISPUTE and Dispute.objects.filter(
+            payment_id=ticket.payment_id, status=DisputeStatus.OPEN).exists():
+        raise TransitionNotAllowed(
+            _("A dispute on this payment is still open: paying out now would pay twice. "
+              "Release the hold once the dispute is closed."))
     if hold is not None:
         hold.released_by = actor.user
         hold.released_at = timezone.now()
@@ -328,10 +370,9 @@ def _cancel(ticket, actor, comment, payload):
 
 def _reopen(ticket, actor, comment, payload):
     rejected_at = ticket.log.filter(to_state=State.REJECTED).order_by("-seq").values_list("at", flat=True).first()
-    window = timedelta(days=ticket.policy.appeal_window_days)
-    if rejected_at and timezone.now() - rejected_at > window:
-        raise TransitionNotAllowed(
-            _("The appeal window of %(days)s days has passed.") % {"days": ticket.policy.appeal_window_days})
+    days = policy_for_ticket(ticket).appeal_window_days
+    if rejected_at and timezone.now() - rejected_at > timedelta(days=days):
+        raise TransitionNotAllowed(_("The appeal window of %(days)s days has passed.") % {"days": days})
     return apply(ticket, "reopen", actor, comment=comment)
 
 
