@@ -2,7 +2,9 @@
 
 from .audit import TransitionLog
 from .config import Channel, Partner, Policy, RaciEntry
+from .gateway_events import GatewayEvent  # noqa: F401  (payouts issue)
 from .payments import Dispute, Payment
+from .sandbox import SimulatedRefund  # noqa: F401  (simulated gateway)
 from .tickets import Approval, Hold, PayoutAttempt, RefundTicket
 
 __all__ = [
