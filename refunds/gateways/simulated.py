@@ -113,8 +113,10 @@ class SimulatedGateway(GatewayAdapter):
     # --- Outbound ---------------------------------------------------------------------------------
     def create_refund(self, attempt) -> RefundResult:
         cfg = self.config
-        reference = attempt.ticket.payment.payment_ref
-        trig = triggers(reference)
+        payment = attempt.ticket.payment
+        reference = payment.payment_ref
+        # Test-mode triggers act on the payment's own method; a fallback channel pays normally.
+        trig = triggers(reference) if attempt.channel_id == payment.channel_id else Triggers()
         call_rng = random.Random()  # per call: transient faults are not tied to the key
         if (trig.unavailable and attempt.tries <= 1) or call_rng.random() < _rate(cfg, "unavailable_rate"):
             raise TransientGatewayError("503 Service Unavailable (simulated)")
