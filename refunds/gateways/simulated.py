@@ -268,6 +268,7 @@ def deliver_webhooks(*, transport=None, limit: int = 500) -> dict:
                    | Q(reverse_at__lte=at, outcome=SimulatedStatus.SUCCEEDED)
                    & ~Q(delivered_status=SimulatedStatus.REVERSED))
            .order_by("settle_at")[:limit])
+    due = list(due)  # no open cursor while posting (SQLite would block the receiving server's write)
     counts = {"delivered": 0, "failed": 0}
     for row in due:
         channel = channels[row.channel_code]

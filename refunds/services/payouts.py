@@ -274,6 +274,12 @@ def apply_locked(ticket: RefundTicket, attempt: PayoutAttempt, result: RefundRes
             perform_transition(ticket=ticket, name="reverse", actor=system, failure_reason=reason,
                                comment=f"Gateway reversed the refund: {reason}")
             return "reversed"
+        if ticket.state == State.RECONCILED and attempt.status == PayoutStatus.SUCCEEDED:
+            # Too late for the lifecycle (reconciled is terminal): never lose it silently.
+            logger.error("reversal after reconciliation for %s", attempt.idempotency_key)
+            append_entry(ticket, actor=system, kind=LogKind.NOTE, data={**data, "failure_reason": reason},
+                         comment=f"Gateway reports the reconciled refund bounced ({reason}); finance must act.")
+            return "noted"
         return "unchanged"
     if status == REQUIRES_ACTION and attempt.status == PayoutStatus.PENDING:
         attempt.status = PayoutStatus.REQUIRES_ACTION

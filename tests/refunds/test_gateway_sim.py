@@ -159,3 +159,48 @@ def test_run_periodic_tasks_reports_each_part(django_capture_on_commit_callbacks
     assert set(results) == {"simulated_webhooks", "poll_pending", "sweep"}
     assert results["poll_pending"] == {"confirmed": 1}
     assert refreshed(ticket).state == State.REFUNDED
+
+
+def test_payout_demo_seed_is_idempotent_and_uses_triggers(django_capture_on_commit_callbacks):
+    import io
+
+    from refunds.models import Payment, RefundTicket
+    from refunds.payout_demo import DEMO_PAYOUTS, seed
+
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        seed(out)
+    seed(out)
+    assert Payment.objects.filter(payment_ref__in=[p[0] for p in DEMO_PAYOUTS]).count() == len(DEMO_PAYOUTS)
+    states = dict(RefundTicket.objects.values_list("payment__payment_ref", "state"))
+    assert states["sim_demo_ok_0001"] == State.PROCESSING  # card confirms asynchronously in the demo
+    assert states["sim_reverse_demo_0005"] == State.REFUNDED
+    assert "exist already" in out.getvalue()
+    SimulatedRefund.objects.update(settle_at=timezone.now())
+    SimulatedRefund.objects.filter(reverse_at__isnull=False).update(reverse_at=timezone.now())
+    poll_pending()
+    states = dict(RefundTicket.objects.values_list("payment__payment_ref", "state"))
+    assert states == {"sim_demo_ok_0001": State.REFUNDED, "sim_slow_demo_0002": State.REFUNDED,
+                      "sim_fail_insufficient_funds_demo_0003": State.FAILED,
+                      "sim_fail_disputed_demo_0004": State.ON_HOLD, "sim_reverse_demo_0005": State.FAILED}
+
+
+def test_channel_validates_adapter_name():
+    from django.core.exceptions import ValidationError
+
+    channel = Channel.objects.get(code="card")
+    channel.adapter = "nonexistent"
+    with pytest.raises(ValidationError):
+        channel.full_clean()
+
+
+def test_admin_screens_for_events_and_sandbox(client, django_capture_on_commit_callbacks):
+    from tests.factories import UserFactory
+
+    ticket = approved_ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        payouts.submit_payout(ticket.pk)
+    admin = UserFactory(is_superuser=True)
+    client.force_login(admin)
+    assert client.get("/admin/refunds/simulatedrefund/").status_code == 200
+    assert client.get("/admin/refunds/gatewayevent/").status_code == 200
