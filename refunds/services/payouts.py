@@ -68,6 +68,24 @@ def enqueue_send_payout(ticket_id: int):
 
 # --- 1. approved → processing -----------------------------------------------------------------------
 
+def pre_payout_hits(ticket: RefundTicket) -> list[dict]:
+    """`risk_hits` minus rules a person already cleared for this ticket.
+
+    A rule that fired before (logged rule hit) and whose hold type was since released by staff is
+    not raised again, or a large refund released by risk would be held again at every payout. A
+    dispute is a live fact, not a judgement: it holds the payout for as long as a dispute is open.
+    """
+    from refunds.intake import risk_hits
+
+    hits = risk_hits(ticket)
+    if not hits:
+        return hits
+    released = set(ticket.holds.filter(released_at__isnull=False).values_list("hold_type", flat=True))
+    seen = set(ticket.log.filter(kind=LogKind.RULE_HIT).values_list("data__rule", flat=True))
+    return [hit for hit in hits
+            if hit["hold_type"] == HoldType.DISPUTE or not (hit["rule"] in seen and hit["hold_type"] in released)]
+
+
 def _hold_for_risk(ticket: RefundTicket, hits: list[dict]) -> None:
     system = Actor.system()
     for hit in hits:
@@ -98,9 +116,7 @@ def submit_payout(ticket_id: int) -> str:
             return "missing"
         if ticket.state != State.APPROVED:
             return "skipped"
-        from refunds.intake import risk_hits
-
-        hits = risk_hits(ticket)
+        hits = pre_payout_hits(ticket)
         if hits:
             _hold_for_risk(ticket, hits)
             return "held"
@@ -151,9 +167,7 @@ def _claim(ticket_id: int):
         if attempt.status != PayoutStatus.PENDING:
             return None, "decided"
         if attempt.sent_at is None:
-            from refunds.intake import risk_hits
-
-            hits = risk_hits(ticket)
+            hits = pre_payout_hits(ticket)
             if hits:
                 # No gateway call was made for this attempt: stop it and hold the ticket instead.
                 reason = (FailureReason.DISPUTED if any(h["hold_type"] == HoldType.DISPUTE for h in hits)

@@ -5,6 +5,7 @@ test database, and stops them by PID. PostgreSQL and Redis are required (REQUIRE
 instead of skipping).
 """
 
+import shutil
 import threading
 from unittest import mock
 
@@ -18,6 +19,7 @@ from refunds.models import SimulatedRefund
 from refunds.models.tickets import PayoutStatus
 from refunds.services import payouts, perform_transition
 from refunds.sweeper import sweep
+from tests.conftest import _skip_or_fail
 from tests.factories import PaymentFactory, TicketFactory, UserFactory
 from tests.refunds.fault_tools import (
     RedisServer,
@@ -34,6 +36,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def private_redis(postgres, redis_url, defaults, settings):
+    if shutil.which("redis-server") is None:
+        _skip_or_fail("fault tests start their own redis-server, which is not installed")
     server = RedisServer(18051).start()
     rq_settings(settings, server.url)
     settings.REFUNDLOOP = {**settings.REFUNDLOOP, "PAYOUT_RETRY_INTERVALS": [0, 0]}  # RQ Retry, no wait

@@ -215,3 +215,31 @@ def test_refunded_and_in_flight_totals_follow_the_attempts(django_capture_on_com
     assert balance.refunded == succeeded == Decimal("30.00")
     assert balance.in_flight == Decimal("20.00")  # failed: still claimed until retried or closed
     assert balance.refundable == Decimal("50.00")
+
+
+def test_risk_rule_cleared_by_staff_does_not_hold_the_payout_again(django_capture_on_commit_callbacks):
+    risk = UserFactory(roles=[Role.RISK])
+    payment = PaymentFactory(amount=Decimal("9000.00"))
+    ticket = TicketFactory(payment=payment, amount=Decimal("6000.00"), state=State.APPROVED)
+    # First pass: over the policy's risk threshold → held from approved.
+    assert pay(ticket, django_capture_on_commit_callbacks) == "held"
+    assert refreshed(ticket).holds.get().hold_type == "risk"
+    # Risk releases it: back to approved, the payout is enqueued again and goes through.
+    with django_capture_on_commit_callbacks(execute=True):
+        perform_transition(ticket=ticket.pk, name="release", actor=Actor.staff(risk), comment="Checked")
+    assert refreshed(ticket).state == State.REFUNDED
+
+
+def test_released_dispute_hold_still_blocks_while_the_dispute_is_open(django_capture_on_commit_callbacks):
+    ops_lead = UserFactory(roles=[Role.OPS_LEAD])  # RACI: release is a risk-stage transition
+    ticket = approved_ticket()
+    dispute = DisputeFactory(payment=ticket.payment, amount=Decimal("50.00"))
+    assert pay(ticket, django_capture_on_commit_callbacks) == "held"
+    with django_capture_on_commit_callbacks(execute=True):
+        perform_transition(ticket=ticket.pk, name="release", actor=Actor.staff(ops_lead), comment="Released")
+    assert refreshed(ticket).state == State.ON_HOLD  # the dispute is still open: held again
+    dispute.status = "won"
+    dispute.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        perform_transition(ticket=ticket.pk, name="release", actor=Actor.staff(ops_lead), comment="Dispute won")
+    assert refreshed(ticket).state == State.REFUNDED
