@@ -198,6 +198,11 @@ def send_payout(ticket_id: int) -> str:
     if attempt is None:
         return why
     adapter = adapter_for(attempt.channel)
+    currencies = adapter.capabilities.currencies
+    if currencies and attempt.currency not in currencies and not attempt.gateway_refund_id:
+        result = RefundResult(refund_id="", status=FAILED, failure_reason=FailureReason.CURRENCY_MISMATCH,
+                              raw={"error": f"{adapter.name} does not pay out {attempt.currency}"})
+        return apply_result(ticket_id, attempt.pk, result, source="capabilities")
     try:
         if attempt.gateway_refund_id:
             result = adapter.fetch_refund(attempt)

@@ -243,3 +243,16 @@ def test_released_dispute_hold_still_blocks_while_the_dispute_is_open(django_cap
     with django_capture_on_commit_callbacks(execute=True):
         perform_transition(ticket=ticket.pk, name="release", actor=Actor.staff(ops_lead), comment="Dispute won")
     assert refreshed(ticket).state == State.REFUNDED
+
+
+def test_currency_the_adapter_cannot_pay_fails_before_the_gateway(django_capture_on_commit_callbacks, monkeypatch):
+    from refunds.gateways.base import Capabilities
+    from refunds.gateways.simulated import SimulatedGateway
+
+    monkeypatch.setattr(SimulatedGateway, "capabilities", Capabilities(currencies=("EUR",)))
+    ticket = approved_ticket()
+    pay(ticket, django_capture_on_commit_callbacks)
+    ticket = refreshed(ticket)
+    assert ticket.state == State.FAILED
+    assert ticket.payout_attempts.get().failure_reason == "currency_mismatch"
+    assert SimulatedRefund.objects.count() == 0
