@@ -213,8 +213,13 @@ def send_payout(ticket_id: int) -> str:
         logger.warning("payout %s try %s: transient gateway error: %s", attempt.idempotency_key, attempt.tries, exc)
         raise
     except GatewayError as exc:
-        # Not retryable with this key (e.g. idempotency conflict): fail the attempt so staff decide.
         _note_error(attempt, exc)
+        if attempt.gateway_refund_id:
+            # A status query failed: the refund exists, so never fail it on that; poll again later.
+            logger.error("payout %s: status query refused: %s", attempt.idempotency_key, exc)
+            return "error"
+        # The create call was refused in a way retrying the same key cannot fix: fail the attempt so
+        # staff decide (the error is kept in last_error and raw_response).
         logger.error("payout %s refused by the gateway: %s", attempt.idempotency_key, exc)
         result = RefundResult(refund_id="", status=FAILED, failure_reason=FailureReason.UNKNOWN,
                               raw={"error": str(exc)[:500]})

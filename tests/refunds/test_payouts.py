@@ -256,3 +256,14 @@ def test_currency_the_adapter_cannot_pay_fails_before_the_gateway(django_capture
     assert ticket.state == State.FAILED
     assert ticket.payout_attempts.get().failure_reason == "currency_mismatch"
     assert SimulatedRefund.objects.count() == 0
+
+
+def test_failed_status_query_leaves_the_payout_pending(django_capture_on_commit_callbacks):
+    configure(confirm_after_seconds=60, deliver_webhooks=False)
+    ticket = approved_ticket()
+    pay(ticket, django_capture_on_commit_callbacks)
+    SimulatedRefund.objects.update(channel_code="elsewhere")  # the gateway "loses" it: 404 on fetch
+    assert payouts.send_payout(ticket.pk) == "error"
+    ticket = refreshed(ticket)
+    assert ticket.state == State.PROCESSING
+    assert "404" in ticket.payout_attempts.get().last_error
