@@ -15,7 +15,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from refunds.gateways import WebhookEvent, WebhookRejected, adapter_for
+from refunds.gateways import GatewayError, WebhookEvent, WebhookRejected, adapter_for
 from refunds.models import Channel, GatewayEvent, PayoutAttempt
 from refunds.services.payouts import apply_locked
 from refunds.services.transitions import lock_ticket
@@ -81,6 +81,10 @@ def gateway_webhook(request, channel: str):
         return problem(413, "too-large", "Payload too large", "Webhook bodies are limited to 256 KiB.")
     try:
         events = adapter_for(found).parse_webhook(request.body, request.headers)
+    except GatewayError as exc:
+        logger.error("webhook on %s: adapter not usable: %s", found.code, exc)
+        return problem(503, "adapter-unavailable", "Gateway adapter unavailable",
+                       "This channel's gateway adapter is misconfigured; retry later.")
     except WebhookRejected as exc:
         logger.warning("webhook rejected on %s: %s (%s)", found.code, exc.slug, exc.detail)
         return problem(exc.status, exc.slug, "Webhook rejected", exc.detail)

@@ -187,3 +187,11 @@ def test_five_concurrent_identical_webhooks_change_state_once(postgres, processi
     assert ticket.log.filter(transition="confirm").count() == 1
     assert GatewayEvent.objects.count() == 1
     assert SimulatedRefund.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_misconfigured_adapter_is_a_503_not_a_500(processing):
+    from refunds.models import Channel
+
+    Channel.objects.filter(code="card").update(adapter="gone")
+    assert_problem(post(event(processing)), 503)
