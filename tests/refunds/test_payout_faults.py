@@ -89,6 +89,18 @@ def test_two_payout_jobs_at_once_make_one_gateway_refund(postgres, defaults, set
     assert refund.calls == 2 and attempt.tries == 2
 
 
+def test_two_rq_workers_running_the_same_payout_make_one_refund(private_redis):
+    configure(latency_ms=1500)
+    ticket = approved_ticket()
+    payouts.submit_payout(ticket.pk)  # enqueues send_payout once
+    payouts.enqueue_send_payout(ticket.pk)  # and a duplicate, as a sweep racing a slow job would
+    workers = [start_worker(private_redis.url, burst=True) for _ in range(2)]
+    for worker in workers:
+        worker.communicate(timeout=30)
+    _, refund, attempt = assert_paid_once(ticket)
+    assert refund.calls == attempt.tries  # every call the gateway saw used the one key
+
+
 def test_timeout_after_accept_is_retried_by_rq_with_the_same_key(private_redis):
     ticket = approved_ticket("sim_timeout_rq")
     payouts.submit_payout(ticket.pk)  # commits; enqueues send_payout with RQ Retry on the private Redis
