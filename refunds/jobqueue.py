@@ -32,8 +32,16 @@ def enqueue(queue: str, func, *args, **kwargs):
             logger.exception("inline job %s failed", func)
             return None
     import django_rq
+    from redis.exceptions import RedisError
 
-    return django_rq.get_queue(queue).enqueue(func, *args, **kwargs)
+    try:
+        return django_rq.get_queue(queue).enqueue(func, *args, **kwargs)
+    except RedisError as exc:
+        # Redis down: the request that committed the work still succeeds; the sweeper re-enqueues
+        # whatever this job would have done once Redis is back (SPEC §15).
+        logger.error("job %s not enqueued on %s (Redis unavailable: %s); the sweeper will catch up",
+                     func, queue, exc.__class__.__name__)
+        return None
 
 
 def enqueue_at(when: datetime, queue: str, func, *args, **kwargs):

@@ -3,8 +3,10 @@
 from .audit import TransitionLog
 from .checklists import ChecklistTick
 from .config import Channel, Partner, Policy, RaciEntry
+from .gateway_events import GatewayEvent  # noqa: F401  (payouts issue)
 from .payments import Dispute, Payment
 from .risk import RiskRule, RiskRuleHit
+from .sandbox import SimulatedRefund  # noqa: F401  (simulated gateway)
 from .tickets import Approval, Hold, PayoutAttempt, RefundTicket
 
 __all__ = [

@@ -61,6 +61,12 @@ class Channel(models.Model):
     def clean(self):
         if self.settlement_days_max < self.settlement_days_min:
             raise ValidationError({"settlement_days_max": _("Must not be below the minimum.")})
+        from refunds.gateways import adapter_names
+
+        if self.adapter not in adapter_names():
+            raise ValidationError({"adapter": _("Choose one of: %(names)s.") % {"names": ", ".join(adapter_names())}})
+        if not isinstance(self.adapter_config, dict):
+            raise ValidationError({"adapter_config": _("Enter a JSON object.")})
 
 
 class Scenario(models.TextChoices):

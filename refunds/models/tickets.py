@@ -327,6 +327,16 @@ class PayoutAttempt(models.Model):
     status = models.CharField(max_length=20, choices=PayoutStatus.choices, default=PayoutStatus.PENDING)
     failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
     raw_response = models.JSONField(default=dict, blank=True)
+    # Delivery bookkeeping: when the gateway was first called, how often, and the last transient error.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    # Money details for the ledger: fee the gateway gives back (payment currency), FX for cross-currency.
+    fee_returned_amount = MoneyField(default=0)
+    fx_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    fx_remainder = models.DecimalField(max_digits=24, decimal_places=10, default=0,
+                                       help_text=_("Refund-currency fraction below one minor unit kept by FX "
+                                                   "rounding."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

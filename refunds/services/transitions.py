@@ -327,7 +327,7 @@ def _fail(ticket, actor, comment, payload):
 def _retry(ticket, actor, comment, payload):
     attempt = start_attempt(ticket)
     ticket = apply(ticket, "retry", actor, comment=comment, data={"attempt": attempt.number})
-    transaction.on_commit(partial(jobqueue.enqueue, "payouts", "refunds.jobs.send_payout", ticket.pk))
+    transaction.on_commit(partial(_enqueue_send_payout, ticket.pk))
     return ticket
 
 
@@ -343,8 +343,15 @@ def _switch_channel(ticket, actor, comment, payload):
     ticket = apply(ticket, "switch_channel", actor, comment=comment, channel=channel, target=State.PROCESSING,
                    data={"channel": code, "consent": True})
     start_attempt(ticket)
-    transaction.on_commit(partial(jobqueue.enqueue, "payouts", "refunds.jobs.send_payout", ticket.pk))
+    transaction.on_commit(partial(_enqueue_send_payout, ticket.pk))
     return ticket
+
+
+def _enqueue_send_payout(ticket_id: int) -> None:
+    """The gateway call job, with its retry policy (refunds.services.payouts owns it)."""
+    from refunds.services.payouts import enqueue_send_payout
+
+    enqueue_send_payout(ticket_id)
 
 
 def _reverse(ticket, actor, comment, payload):
