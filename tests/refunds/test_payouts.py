@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from refunds.actors import Actor
 from refunds.balances import payment_balance
+from refunds.errors import TransitionNotAllowed
 from refunds.lifecycle import Role, State
 from refunds.models import Channel, Hold, Payment, PayoutAttempt, RefundTicket, SimulatedRefund
 from refunds.models.tickets import PayoutStatus
@@ -235,9 +236,10 @@ def test_released_dispute_hold_still_blocks_while_the_dispute_is_open(django_cap
     ticket = approved_ticket()
     dispute = DisputeFactory(payment=ticket.payment, amount=Decimal("50.00"))
     assert pay(ticket, django_capture_on_commit_callbacks) == "held"
-    with django_capture_on_commit_callbacks(execute=True):
+    # While the dispute is open the hold cannot be released at all (it would pay twice).
+    with pytest.raises(TransitionNotAllowed):
         perform_transition(ticket=ticket.pk, name="release", actor=Actor.staff(ops_lead), comment="Released")
-    assert refreshed(ticket).state == State.ON_HOLD  # the dispute is still open: held again
+    assert refreshed(ticket).state == State.ON_HOLD
     dispute.status = "won"
     dispute.save()
     with django_capture_on_commit_callbacks(execute=True):
