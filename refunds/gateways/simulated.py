@@ -52,6 +52,7 @@ from django.utils import timezone
 from refunds import signing
 from refunds.models.sandbox import SimulatedRefund, SimulatedStatus
 from refunds.models.tickets import FailureReason
+from refunds.reasons import gateway_reason
 
 from .base import (
     Capabilities,
@@ -178,7 +179,7 @@ class SimulatedGateway(GatewayAdapter):
     def _get_or_create(self, attempt, reference: str, trig: Triggers) -> tuple[SimulatedRefund, bool]:
         key = attempt.idempotency_key
         params = dict(channel_code=self.channel.code, payment_reference=reference, amount=attempt.amount,
-                      currency=attempt.currency)
+                      currency=attempt.currency, reason=gateway_reason(self.channel, attempt.ticket.reason) or "")
         row = SimulatedRefund.objects.filter(idempotency_key=key).first()
         created = False
         if row is None:

@@ -24,6 +24,8 @@ class SimulatedRefund(models.Model):
     idempotency_key = models.CharField(max_length=100, unique=True)
     channel_code = models.CharField(max_length=32, db_index=True)
     payment_reference = models.CharField(max_length=100)
+    reason = models.CharField(max_length=40, blank=True,
+                              help_text=_("The reason code as the gateway knows it (Channel.reason_code_map)."))
     amount = MoneyField()
     currency = currency_field()
     # What the simulator decided at creation; `status` follows it as time passes.

@@ -28,6 +28,7 @@ from refunds.audit import append_entry
 from refunds.errors import NotFound
 from refunds.gateways import GatewayError, RefundResult, TransientGatewayError, adapter_for
 from refunds.gateways.base import CANCELED, FAILED, PENDING, REQUIRES_ACTION, REVERSED, SUCCEEDED
+from refunds.intake import pre_payout_hold, risk_hits
 from refunds.lifecycle import State
 from refunds.models import PayoutAttempt, RefundTicket
 from refunds.models.audit import LogKind
@@ -68,30 +69,12 @@ def enqueue_send_payout(ticket_id: int):
 
 # --- 1. approved → processing -----------------------------------------------------------------------
 
-def pre_payout_hits(ticket: RefundTicket) -> list[dict]:
-    """`risk_hits` minus rules a person already cleared for this ticket.
-
-    A rule that fired before (logged rule hit) and whose hold type was since released by staff is
-    not raised again, or a large refund released by risk would be held again at every payout. A
-    dispute is a live fact, not a judgement: it holds the payout for as long as a dispute is open.
-    """
-    from refunds.intake import risk_hits
-
-    hits = risk_hits(ticket)
-    if not hits:
-        return hits
-    released = set(ticket.holds.filter(released_at__isnull=False).values_list("hold_type", flat=True))
-    seen = set(ticket.log.filter(kind=LogKind.RULE_HIT).values_list("data__rule", flat=True))
-    return [hit for hit in hits
-            if hit["hold_type"] == HoldType.DISPUTE or not (hit["rule"] in seen and hit["hold_type"] in released)]
-
-
 def _hold_for_risk(ticket: RefundTicket, hits: list[dict]) -> None:
-    system = Actor.system()
-    for hit in hits:
-        append_entry(ticket, actor=system, kind=LogKind.RULE_HIT, comment=str(hit["message"]),
-                     data={"rule": hit["rule"], "when": "pre_payout"})
-    open_hold(ticket, system, hits[0]["hold_type"], "; ".join(str(h["message"]) for h in hits))
+    """Hold on the first hit's type; the hits go to the timeline through the one risk path."""
+    from refunds.risk import PAYOUT
+
+    open_hold(ticket, Actor.system(), hits[0]["hold_type"], "; ".join(str(h["message"]) for h in hits),
+              rule_hits=hits, checkpoint=PAYOUT)
 
 
 def _fix_fx(ticket: RefundTicket) -> None:
@@ -116,9 +99,7 @@ def submit_payout(ticket_id: int) -> str:
             return "missing"
         if ticket.state != State.APPROVED:
             return "skipped"
-        hits = pre_payout_hits(ticket)
-        if hits:
-            _hold_for_risk(ticket, hits)
+        if pre_payout_hold(ticket, Actor.system()):
             return "held"
         _fix_fx(ticket)
         perform_transition(ticket=ticket, name="submit_payout", actor=Actor.system())
@@ -167,7 +148,7 @@ def _claim(ticket_id: int):
         if attempt.status != PayoutStatus.PENDING:
             return None, "decided"
         if attempt.sent_at is None:
-            hits = pre_payout_hits(ticket)
+            hits = risk_hits(ticket)
             if hits:
                 # No gateway call was made for this attempt: stop it and hold the ticket instead.
                 reason = (FailureReason.DISPUTED if any(h["hold_type"] == HoldType.DISPUTE for h in hits)

@@ -14,6 +14,7 @@ from refunds.models import Channel, SimulatedRefund
 from refunds.models.tickets import PayoutStatus
 from refunds.services import payouts
 from refunds.sweeper import poll_pending, run_periodic_tasks
+from tests.factories import TicketFactory
 from tests.refunds.payout_helpers import approved_ticket, configure, refreshed
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,8 @@ def fake_attempt(channel, key, *, amount="10.00", currency="USD", ref="pay_1"):
     """What the adapter reads from an attempt, without creating tickets (for many calls)."""
     payment = SimpleNamespace(payment_ref=ref, channel_id=channel.pk)
     return SimpleNamespace(idempotency_key=key, amount=Decimal(amount), currency=currency, tries=1,
-                           channel_id=channel.pk, gateway_refund_id="", ticket=SimpleNamespace(payment=payment))
+                           channel_id=channel.pk, gateway_refund_id="",
+                           ticket=SimpleNamespace(payment=payment, reason="damaged"))
 
 
 def test_every_channel_defaults_to_the_simulated_adapter():
@@ -204,3 +206,16 @@ def test_admin_screens_for_events_and_sandbox(client, django_capture_on_commit_c
     client.force_login(admin)
     assert client.get("/admin/refunds/simulatedrefund/").status_code == 200
     assert client.get("/admin/refunds/gatewayevent/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_gateway_receives_its_own_reason_code(defaults, django_capture_on_commit_callbacks):
+    """Our reason codes are mapped to the channel's (Stripe-like card: damaged → requested_by_customer)."""
+    from refunds.models import PayoutAttempt, SimulatedRefund
+    from refunds.services.payouts import submit_payout
+
+    ticket = TicketFactory(state="approved", reason="duplicate")
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_payout(ticket.pk)
+    attempt = PayoutAttempt.objects.get(ticket=ticket)
+    assert SimulatedRefund.objects.get(idempotency_key=attempt.idempotency_key).reason == "duplicate"
