@@ -1,0 +1,26 @@
+"""Response headers for customer pages: never cached, and a strict Content-Security-Policy.
+
+A decorator rather than django-csp: the customer pages are the only ones with a known, tiny asset
+set (one stylesheet, no scripts), so a fixed policy on those views is enough and adds no
+dependency; the back office and admin keep their own needs.
+"""
+
+from functools import wraps
+
+from django.utils.cache import add_never_cache_headers
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+
+
+def customer_page(view):
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
+        response["Content-Security-Policy"] = CSP
+        response["Referrer-Policy"] = "no-referrer"  # the token is in the URL: never leak it to other sites
+        response["X-Robots-Tag"] = "noindex"
+        return response
+
+    return wrapped
