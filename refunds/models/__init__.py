@@ -1,11 +1,12 @@
 """Refund domain models, one module per concern."""
 
 from .audit import TransitionLog
+from .calendars import BusinessCalendar, Holiday
 from .config import Channel, Partner, Policy, RaciEntry
 from .payments import Dispute, Payment
 from .tickets import Approval, Hold, PayoutAttempt, RefundTicket
 
 __all__ = [
-    "Approval", "Channel", "Dispute", "Hold", "Partner", "Payment", "PayoutAttempt", "Policy",
-    "RaciEntry", "RefundTicket", "TransitionLog",
+    "Approval", "BusinessCalendar", "Channel", "Dispute", "Hold", "Holiday", "Partner", "Payment",
+    "PayoutAttempt", "Policy", "RaciEntry", "RefundTicket", "TransitionLog",
 ]
