@@ -152,11 +152,18 @@ def add_business_minutes(calendar, start: datetime, minutes: int) -> datetime:
     """
     if minutes < 0:
         raise ValueError("minutes must be >= 0")
-    if minutes == 0:
-        return start.astimezone(UTC)
-    spec = spec_for(calendar)
+    return add_business_seconds(calendar, start, minutes * 60)
+
+
+def add_business_seconds(calendar, start: datetime, seconds: int) -> datetime:
+    """Like add_business_minutes, to the second (SLA clocks resume with part-used minutes)."""
+    if seconds < 0:
+        raise ValueError("seconds must be >= 0")
     cursor = _to_naive_utc(start, "start")
-    remaining = timedelta(minutes=minutes)
+    if seconds == 0:
+        return cursor.replace(tzinfo=UTC)
+    spec = spec_for(calendar)
+    remaining = timedelta(seconds=seconds)
     for a, b in _intervals_from(spec, cursor):
         a = max(a, cursor)
         if b - a >= remaining:

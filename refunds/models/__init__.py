@@ -4,9 +4,10 @@ from .audit import TransitionLog
 from .calendars import BusinessCalendar, Holiday
 from .config import Channel, Partner, Policy, RaciEntry
 from .payments import Dispute, Payment
+from .sla import PolicySla, SlaClock, SlaEvent
 from .tickets import Approval, Hold, PayoutAttempt, RefundTicket
 
 __all__ = [
     "Approval", "BusinessCalendar", "Channel", "Dispute", "Hold", "Holiday", "Partner", "Payment",
-    "PayoutAttempt", "Policy", "RaciEntry", "RefundTicket", "TransitionLog",
+    "PayoutAttempt", "Policy", "PolicySla", "RaciEntry", "RefundTicket", "SlaClock", "SlaEvent", "TransitionLog",
 ]
