@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0002_default_configuration'),
+        ('refunds', '0004_sla_clocks'),
     ]
 
     operations = [
