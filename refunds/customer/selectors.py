@@ -14,7 +14,7 @@ def ticket_for_token(token: str) -> RefundTicket | None:
     database compares hashes and a near-miss token takes the same path as a wrong one."""
     if not token or len(token) > 100:
         return None
-    return (RefundTicket.objects.select_related("channel__fallback_channel", "policy", "feedback")
+    return (RefundTicket.objects.select_related("channel__fallback_channel", "policy__sla", "feedback")
             .filter(status_token_hash=token_hash(token)).first())
 
 
