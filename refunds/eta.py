@@ -9,8 +9,9 @@
   settlement calendar (holidays included) — or, once at least OBSERVED_MIN_SAMPLES similar refunds
   (same channel, last 180 days) went from payout to reconciled, their 10th … 90th percentile.
 
-Calendars and observed figures are cached briefly (CACHE_SECONDS) so the status page stays at a fixed,
-small number of queries; an edited holiday shows up in ETAs within that time.
+Calendars are cached briefly (CACHE_SECONDS) so the status page stays at a fixed, small number of
+queries; an edited holiday shows up in ETAs within that time. Observed figures are computed by the
+periodic task `refresh_observed_settlement` and only read from the cache by requests.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from refunds import calendars
 from refunds.lifecycle import Stage, State
 
 CACHE_SECONDS = 600
+OBSERVED_CACHE_SECONDS = 2 * 24 * 3600
 OBSERVED_MIN_SAMPLES = 20
 OBSERVED_WINDOW_DAYS = 180
 NO_ETA_STATES = {State.REJECTED, State.CANCELLED}
@@ -56,13 +58,32 @@ def _cached(key: str, build):
     return value
 
 
+def _all_specs() -> dict[str, calendars.CalendarSpec]:
+    """Every active region and channel calendar as a query-free snapshot (two queries, then cached).
+
+    Same choice as refunds.calendars.calendar_for_region / calendar_for_channel: the oldest active one.
+    """
+    from refunds.models.calendars import BusinessCalendar, CalendarKind
+
+    specs: dict[str, calendars.CalendarSpec] = {}
+    for cal in BusinessCalendar.objects.filter(active=True).prefetch_related("holidays").order_by("pk"):
+        if cal.kind == CalendarKind.CHANNEL and cal.channel_id:
+            key = f"channel:{cal.channel_id}"
+        elif cal.kind == CalendarKind.REGION and cal.region and not cal.team:
+            key = f"region:{cal.region.upper()}"
+        else:
+            continue
+        if key not in specs:
+            specs[key] = calendars.CalendarSpec.build(cal.timezone, cal.hours, [h.date for h in cal.holidays.all()])
+    return specs
+
+
 def region_spec(region: str) -> calendars.CalendarSpec:
-    return _cached(f"eta:cal:region:{region or '-'}",
-                   lambda: calendars.spec_for(calendars.calendar_for_region(region)))
+    return _cached("eta:calendars", _all_specs).get(f"region:{(region or '').upper()}", calendars.DEFAULT_SPEC)
 
 
 def channel_spec(channel) -> calendars.CalendarSpec:
-    return _cached(f"eta:cal:channel:{channel.pk}", lambda: calendars.spec_for(calendars.calendar_for_channel(channel)))
+    return _cached("eta:calendars", _all_specs).get(f"channel:{channel.pk}", calendars.DEFAULT_SPEC)
 
 
 def _percentile(sorted_values: list[int], p: float) -> int:
@@ -71,9 +92,31 @@ def _percentile(sorted_values: list[int], p: float) -> int:
 
 
 def observed_settlement_days(channel) -> tuple[int, int] | None:
-    """(p10, p90) business days from payout to reconciled for recent refunds of this channel, or None."""
-    value = _cached(f"eta:observed:{channel.pk}", lambda: _observed(channel) or (-1, -1))
-    return tuple(value) if value[0] >= 0 else None
+    """(p10, p90) business days from payout to reconciled for recent refunds of this channel, or None.
+
+    Read from the cache only; `refresh_observed_settlement` (a periodic task) fills it, so a page view
+    never runs the history query.
+    """
+    try:
+        value = cache.get(f"eta:observed:{channel.pk}")
+    except Exception:
+        return None
+    return tuple(value) if value else None
+
+
+def refresh_observed_settlement() -> dict:
+    """Periodic task: recompute the observed settlement range of every active channel."""
+    from refunds.models import Channel
+
+    result = {}
+    for channel in Channel.objects.filter(active=True):
+        observed = _observed(channel)
+        try:
+            cache.set(f"eta:observed:{channel.pk}", observed, OBSERVED_CACHE_SECONDS)
+        except Exception:  # noqa: S110 - cache down: ETAs fall back to the channel's figures
+            pass
+        result[channel.code] = observed
+    return result
 
 
 def _observed(channel) -> tuple[int, int] | None:

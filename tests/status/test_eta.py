@@ -89,5 +89,8 @@ def test_observed_history_replaces_the_channel_figures(status_ticket, system):
                                      to_state="reconciled", actor_kind="system", actor_label="system",
                                      at=sent + timedelta(days=2), hash="x")  # Wednesday
     ticket, _ = status_ticket(state="processing")
-    low, high = eta.settlement_days(ticket.channel)
-    assert (low, high) == (2, 2)
+    assert eta.settlement_days(ticket.channel) == (5, 10)  # until the periodic task has run
+    assert eta.refresh_observed_settlement()["card"] == (2, 2)
+    assert eta.settlement_days(ticket.channel) == (2, 2)
+    assert eta.expected_arrival(ticket, now=MONDAY_9, sent_on=date(2026, 11, 23)) == (
+        date(2026, 11, 25), date(2026, 11, 25))
