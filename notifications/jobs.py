@@ -19,3 +19,25 @@ def send_delivery(delivery_id: int) -> str:
 def retry_due_notifications() -> int:
     """Periodic task (run_periodic / RQ cron): retries whose time has come and pending rows left behind."""
     return services.retry_due()
+
+
+def send_delay_apologies(limit: int = 500) -> int:
+    """Periodic task: apologise once to each customer whose refund breached its SLA."""
+    from refunds.lifecycle import ACTIVE_STATES
+    from refunds.models import RefundTicket
+
+    from .models import Event
+
+    ids = list(
+        RefundTicket.objects.filter(sla_status="breached", state__in=list(ACTIVE_STATES))
+        .exclude(notifications__event=Event.DELAY)
+        .values_list("pk", flat=True)[:limit]
+    )
+    for ticket_id in ids:
+        services.notify(ticket_id, Event.DELAY, "sla-breach")
+    return len(ids)
+
+
+def run_periodic_tasks() -> dict:
+    """Embedded mode's periodic pass for notifications (add to REFUNDLOOP["PERIODIC_TASKS"])."""
+    return {"retried": retry_due_notifications(), "delay_apologies": send_delay_apologies()}
