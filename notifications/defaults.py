@@ -5,6 +5,8 @@ in-app message on the status page. Admins edit the installed rows; this file is 
 `install_default_templates` never overwrites an existing row.
 """
 
+import re
+
 SIGN_EN = "\n\nRefundloop customer care"
 SIGN_ZH = "\n\nRefundloop 客户服务"
 
@@ -121,13 +123,17 @@ SMS_EVENTS = {"info_needed", "payout_sent", "payout_failed", "rejected", "refund
 EMAIL_ONLY_EVENTS = {"status_link"}
 
 
+# The in-app text is the SMS text without its last sentence (the link): it is shown on the page itself.
+_LINK_SENTENCE = re.compile(r"\s*[^。.!！]*\{\{ status_url \}\}\s*$")
+
+
 def default_rows():
     """(event, channel, language, subject, body) for every default template."""
     for event, languages in DEFAULTS.items():
         for language, (subject, body, short) in languages.items():
             yield event, "email", language, subject, body
             if event not in EMAIL_ONLY_EVENTS:
-                yield event, "in_app", language, "", short
+                yield event, "in_app", language, "", _LINK_SENTENCE.sub("", short)
                 yield event, "sms", language, "", short
 
 

@@ -19,7 +19,9 @@ def customer_page(view):
         response = view(request, *args, **kwargs)
         add_never_cache_headers(response)  # Cache-Control: max-age=0, no-cache, no-store, must-revalidate, private
         response["Content-Security-Policy"] = CSP
-        response["Referrer-Policy"] = "no-referrer"  # the token is in the URL: never leak it to other sites
+        # The token is in the URL: never send it to other sites ("no-referrer" would make browsers send
+        # "Origin: null" on our own form posts, which CSRF protection rightly refuses).
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex"
         return response
 

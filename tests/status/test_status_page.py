@@ -25,7 +25,7 @@ def test_page_is_never_cached_and_has_a_csp(client, status_ticket):
     assert "no-store" in response["Cache-Control"]
     csp = response["Content-Security-Policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp and "frame-ancestors 'none'" in csp
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_query_budget(client, status_ticket, django_assert_num_queries):
