@@ -6,6 +6,13 @@ from tests.factories import TicketFactory
 
 
 @pytest.fixture(autouse=True)
+def inline_jobs(settings):
+    """Run jobs in-process even when REDIS_URL is set: these tests are about what the jobs do.
+    (test_rq.py runs the same jobs through a real RQ queue.)"""
+    settings.JOBS_INLINE = True
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Rate limits and cached calendars live in the cache: start every test from zero."""
     cache.clear()
