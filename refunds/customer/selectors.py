@@ -62,3 +62,24 @@ def in_app_messages(ticket: RefundTicket, limit: int = 10):
     return list(Delivery.objects.filter(ticket=ticket, channel=ChannelKind.IN_APP, status=DeliveryStatus.SENT,
                                         language__in=["en", "zh-hans"])
                 .only("body", "created_at", "event").order_by("-created_at")[:limit])
+
+
+def repeat_inquiry_kpi(since=None, repeat_threshold: int = 3) -> dict:
+    """The repeat-inquiry signal for the KPI dashboard: how often customers come back to ask.
+
+    views / lookups per ticket (set-based, two aggregate queries); a ticket counts as a repeat
+    inquiry when it was viewed or looked up at least `repeat_threshold` times in the period.
+    """
+    from django.db.models import Count, Q
+
+    from refunds.models import StatusVisit
+
+    visits = StatusVisit.objects.all()
+    if since is not None:
+        visits = visits.filter(at__gte=since)
+    totals = visits.aggregate(views=Count("pk", filter=Q(kind="view")), lookups=Count("pk", filter=Q(kind="lookup")),
+                              tickets=Count("ticket", distinct=True),
+                              visitors=Count("visitor", distinct=True))
+    repeat = (visits.values("ticket").annotate(n=Count("pk")).filter(n__gte=repeat_threshold).count())
+    tickets = totals["tickets"] or 0
+    return {**totals, "repeat_tickets": repeat, "repeat_share": (repeat / tickets) if tickets else 0.0}

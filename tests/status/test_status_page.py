@@ -225,3 +225,30 @@ def test_query_budget_cold_cache_with_calendars_and_holidays(client, status_tick
     _, token = status_ticket(state="in_review", region="US")
     with django_assert_max_num_queries(6):
         assert client.get(f"/status/{token}/").status_code == 200
+
+
+def test_repeat_inquiry_kpi(client, status_ticket):
+    from refunds.customer.selectors import repeat_inquiry_kpi
+
+    often, token = status_ticket()
+    once, other = status_ticket()
+    for _ in range(3):
+        client.get(f"/status/{token}/")
+    client.get(f"/status/{other}/")
+    kpi = repeat_inquiry_kpi()
+    assert (kpi["views"], kpi["tickets"], kpi["repeat_tickets"]) == (4, 2, 1)
+    assert kpi["repeat_share"] == 0.5
+
+
+def test_demo_seed_is_idempotent(status_ticket):
+    import io
+
+    from notifications.demo import seed
+    from notifications.models import NotificationTemplate
+
+    status_ticket()
+    out = io.StringIO()
+    seed(out)
+    seed(out)
+    assert NotificationTemplate.objects.count() == 56
+    assert "/status/" in out.getvalue()
