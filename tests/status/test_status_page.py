@@ -14,6 +14,9 @@ VALID_IBAN = "DE89370400440532013000"
 def test_unknown_token_is_404_with_customer_headers(client, db):
     response = client.get("/status/not-a-real-token-0123456789abcdef/")
     assert response.status_code == 404
+    assert "no-store" in response["Cache-Control"] and "Content-Security-Policy" in response
+    assert 'href="/status/"' in response.content.decode()
+    assert client.post("/status/not-a-real-token/feedback/", {"rating": "5"}).status_code == 404
     response = client.get("/status/" + "x" * 200 + "/")
     assert response.status_code == 404
 
