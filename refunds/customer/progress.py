@@ -100,8 +100,10 @@ class Progress:
         return int(100 * (self.current + 1) / len(self.steps))
 
 
-def progress_for(state: str) -> Progress:
+def progress_for(state: str, info_requested=()) -> Progress:
     index, tone = STATE_STEP[State(state)]
+    if state == State.AWAITING_CUSTOMER and "fallback_consent" in (info_requested or ()):
+        index = 3  # the payout failed and waits for consent to another channel: still at "Refund sent"
     steps = tuple(
         Step(code, label, "done" if i < index or (i == index and tone == "done") else
              ("current" if i == index else "todo"))

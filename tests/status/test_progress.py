@@ -47,3 +47,8 @@ def test_status_page_renders_every_state(client, status_ticket, state):
     assert ticket.reference in body
     code, tone = EXPECTED[state]
     assert f"tone-{tone}" in body
+
+
+def test_waiting_for_fallback_consent_stays_at_refund_sent():
+    progress = progress_for(State.AWAITING_CUSTOMER, ["fallback_consent"])
+    assert progress.steps[progress.current].code == "sent" and progress.tone == "action"
