@@ -214,3 +214,9 @@ def _next_open_day(spec, day: date, days: int) -> date:
     while not spec.is_business_day(day):
         day += timedelta(days=1)
     return day
+
+
+def refund_eta(ticket, now: datetime | None = None) -> tuple[date | None, date | None]:
+    """The API's shape of the same figure: (earliest, latest), or (None, None) when nothing arrives."""
+    arrival = expected_arrival(ticket, now=now)
+    return arrival if arrival is not None else (None, None)

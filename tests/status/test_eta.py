@@ -94,3 +94,10 @@ def test_observed_history_replaces_the_channel_figures(status_ticket, system):
     assert eta.settlement_days(ticket.channel) == (2, 2)
     assert eta.expected_arrival(ticket, now=MONDAY_9, sent_on=date(2026, 11, 23)) == (
         date(2026, 11, 25), date(2026, 11, 25))
+
+
+def test_api_shape(status_ticket):
+    ticket, _ = status_ticket(state="cancelled")
+    assert eta.refund_eta(ticket, now=MONDAY_9) == (None, None)
+    ticket, _ = status_ticket(state="processing")
+    assert eta.refund_eta(ticket, now=MONDAY_9)[0] is not None
