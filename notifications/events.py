@@ -40,8 +40,23 @@ def events_for(transition: str, from_state: str, to_state: str) -> list[str]:
     return events
 
 
+def staff_notice_for(transition: str, from_state: str, to_state: str) -> str | None:
+    """Staff notices of a transition: approvals requested (to the approver roles) and holds (to the owner)."""
+    if to_state == from_state:
+        return None
+    if to_state == State.PENDING_APPROVAL:
+        return "approval_requested"
+    if to_state == State.ON_HOLD:
+        return "hold_opened"
+    return None
+
+
 def on_ticket_transitioned(sender, ticket_id, transition, from_state, to_state, actor_kind, **kwargs):
     """Signal receiver: enqueue the planning job for each event of this transition."""
     for event in events_for(transition, from_state, to_state):
         jobqueue.enqueue("notifications", "notifications.jobs.notify_transition", ticket_id, event, transition,
                          to_state)
+    notice = staff_notice_for(transition, from_state, to_state)
+    if notice:
+        jobqueue.enqueue("notifications", "notifications.jobs.notify_staff_of_transition", ticket_id, notice,
+                         transition, to_state)

@@ -5,11 +5,20 @@ from refunds.models import TransitionLog
 from . import services
 
 
-def notify_transition(ticket_id: int, event: str, transition: str, to_state: str) -> int:
-    """Plan the deliveries of a transition's event; the audit entry that caused it is the occurrence."""
+def _occurrence(ticket_id: int, transition: str, to_state: str) -> str:
     seq = (TransitionLog.objects.filter(ticket_id=ticket_id, transition=transition, to_state=to_state)
            .order_by("-seq").values_list("seq", flat=True).first())
-    return len(services.notify(ticket_id, event, f"log:{seq or 0}"))
+    return f"log:{seq or 0}"
+
+
+def notify_transition(ticket_id: int, event: str, transition: str, to_state: str) -> int:
+    """Plan the deliveries of a transition's event; the audit entry that caused it is the occurrence."""
+    return len(services.notify(ticket_id, event, _occurrence(ticket_id, transition, to_state)))
+
+
+def notify_staff_of_transition(ticket_id: int, notice: str, transition: str, to_state: str) -> int:
+    """Approvals requested → the roles whose approval is pending; a hold → its owner role."""
+    return len(services.notify_staff_of_ticket(ticket_id, notice, _occurrence(ticket_id, transition, to_state)))
 
 
 def send_delivery(delivery_id: int) -> str:

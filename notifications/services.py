@@ -210,3 +210,33 @@ def notify_staff(roles, subject: str, body: str, ticket=None, *, key: str = "") 
             created.append(delivery)
     _enqueue_after_commit([d.pk for d in created])
     return created
+
+
+def notify_staff_of_ticket(ticket_id: int, notice: str, occurrence: str) -> list[Delivery]:
+    """Staff notices raised by transitions (see notifications.events.staff_notice_for)."""
+    from django.utils.translation import gettext as _
+
+    from refunds.models import Approval, Hold
+    from refunds.models.tickets import ApprovalDecision
+
+    ticket = RefundTicket.objects.filter(pk=ticket_id).only("reference", "amount", "currency").first()
+    if ticket is None:
+        return []
+    if notice == "approval_requested":
+        roles = sorted(set(Approval.objects.filter(ticket_id=ticket_id, decision=ApprovalDecision.PENDING)
+                           .values_list("role", flat=True)))
+        subject = _("%(ref)s: your approval is requested") % {"ref": ticket.reference}
+        body = _("Refund %(ref)s of %(amount)s %(currency)s waits for approval by %(roles)s.") % {
+            "ref": ticket.reference, "amount": ticket.amount, "currency": ticket.currency, "roles": ", ".join(roles)}
+    elif notice == "hold_opened":
+        hold = Hold.objects.filter(ticket_id=ticket_id, released_at__isnull=True).order_by("-opened_at").first()
+        if hold is None:
+            return []
+        roles = [hold.owner_role]
+        subject = _("%(ref)s: on %(type)s hold") % {"ref": ticket.reference, "type": hold.get_hold_type_display()}
+        body = _("Refund %(ref)s is on hold: %(reason)s") % {"ref": ticket.reference, "reason": hold.reason}
+    else:
+        return []
+    if not roles:
+        return []
+    return notify_staff(roles, subject, body, ticket=ticket, key=f"{notice}:{occurrence}")

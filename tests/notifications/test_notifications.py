@@ -251,3 +251,24 @@ def test_html_email_escapes_customer_data(status_ticket):
     template = SimpleNamespace(channel="email", subject="x", body="{{ needed }}", body_html="<p>{{ needed }}</p>")
     rendered = render(template, {"needed": "<script>x</script>"}, "en")
     assert "<script>" not in rendered.body_html and "&lt;script&gt;" in rendered.body_html
+
+
+def test_approval_requested_and_hold_notify_staff(status_ticket, make_user, django_capture_on_commit_callbacks):
+    from decimal import Decimal
+
+    reviewer = make_user("reviewer", username="rev")
+    make_user("ops_lead", username="lead")
+    make_user("finance", username="fin")
+    make_user("risk", username="risky")
+    ticket, _ = status_ticket(state="in_review", amount=Decimal("1500.00"), payment__amount=Decimal("2000.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        perform_transition(ticket=ticket, name="request_approval", actor=Actor.staff(reviewer))
+    staff_mail = [m for m in mail.outbox if "approval is requested" in m.subject]
+    assert sorted(m.to[0] for m in staff_mail) == ["fin@staff.example.com", "lead@staff.example.com"]
+    other, _ = status_ticket(state="in_review")
+    with django_capture_on_commit_callbacks(execute=True):
+        perform_transition(ticket=other, name="hold", actor=Actor.staff(make_user("risk", username="risk2")),
+                           hold_type="fraud", comment="Velocity rule")
+    held = [m for m in mail.outbox if "hold" in m.subject]
+    assert sorted(m.to[0] for m in held) == ["risk2@staff.example.com", "risky@staff.example.com"]
+    assert "Velocity rule" in held[0].body
