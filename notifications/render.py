@@ -36,7 +36,7 @@ def format_amount(amount, currency: str) -> str:
 
 def ticket_context(ticket, language: str) -> dict:
     """Variables every template may use. Only the ticket's reference and its link, no other PII."""
-    from refunds.customer.progress import field_label
+    from refunds.customer.progress import channel_label, field_label
     from refunds.eta import expected_arrival
     from refunds.status_tokens import status_url
 
@@ -48,7 +48,7 @@ def ticket_context(ticket, language: str) -> dict:
             "reference": ticket.reference,
             "amount": format_amount(ticket.refund_amount or ticket.amount, ticket.refund_currency or ticket.currency),
             "currency": ticket.refund_currency or ticket.currency,
-            "channel": ticket.channel.name,
+            "channel": channel_label(ticket.channel),
             "status_url": status_url(ticket),
             "eta_from": date_format(eta[0], "DATE_FORMAT") if eta else "",
             "eta_to": date_format(eta[1], "DATE_FORMAT") if eta else "",

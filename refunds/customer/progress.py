@@ -76,6 +76,22 @@ FIELD_LABELS = {
 
 FEEDBACK_STATES = {State.REFUNDED, State.RECONCILED}
 
+# Customer-facing names of the seeded channels (the admin-edited `Channel.name` is for staff).
+CHANNEL_LABELS = {
+    "card": _("your bank card"),
+    "alipay": _("Alipay"),
+    "wechat_pay": _("WeChat Pay"),
+    "paypal": _("PayPal"),
+    "bank_transfer": _("bank transfer"),
+    "store_credit": _("store credit"),
+}
+
+
+def channel_label(channel) -> str:
+    if channel is None:
+        return ""
+    return str(CHANNEL_LABELS.get(channel.code, channel.name))
+
 
 def field_label(name: str):
     return FIELD_LABELS.get(name, name.replace("_", " "))

@@ -16,7 +16,7 @@ from refunds.lifecycle import State
 
 from . import services
 from .forms import ConsentForm, FeedbackForm, InfoForm, LookupForm
-from .progress import FEEDBACK_STATES, progress_for
+from .progress import FEEDBACK_STATES, channel_label, progress_for
 from .security import customer_page
 from .selectors import in_app_messages, ticket_for_token, timeline
 
@@ -54,7 +54,7 @@ def _render_page(request, ticket, token: str, language: str, *, info_form=None, 
     eta = expected_arrival(ticket, sent_on=sent_on) if ticket.state not in FEEDBACK_STATES else None
     needed = list(ticket.info_requested or [])
     if ticket.state == State.AWAITING_CUSTOMER and info_form is None and needed:
-        info_form = InfoForm(needed=needed, channel_name=ticket.channel.name)
+        info_form = InfoForm(needed=needed, channel_name=channel_label(ticket.channel))
     feedback = getattr(ticket, "feedback", None) if ticket.state in FEEDBACK_STATES else None
     if ticket.state in FEEDBACK_STATES and feedback is None and feedback_form is None:
         feedback_form = FeedbackForm()
@@ -74,6 +74,8 @@ def _render_page(request, ticket, token: str, language: str, *, info_form=None, 
         "currency": ticket.refund_currency or ticket.currency,
         "languages": settings.LANGUAGES,
         "page_url": reverse("status:page", args=[token]),
+        "channel_name": channel_label(ticket.channel),
+        "fallback_name": channel_label(ticket.channel.fallback_channel),
     }
     response = render(request, "status/page.html", context, status=status)
     response["Content-Language"] = language
@@ -86,7 +88,8 @@ def status_page(request, token: str):
     ticket = _get_ticket(token)
     language = page_language(request, ticket)
     with translation.override(language):
-        services.record_visit(ticket.pk, client_ip(request))
+        if request.method == "GET":
+            services.record_visit(ticket.pk, client_ip(request))
         return _render_page(request, ticket, token, language)
 
 
@@ -99,7 +102,8 @@ def provide_info(request, token: str):
         if ticket.state != State.AWAITING_CUSTOMER:
             messages.info(request, _("We already have what we need; nothing to add now."))
             return redirect(_page_url(token, language))
-        form = InfoForm(request.POST, needed=list(ticket.info_requested or []), channel_name=ticket.channel.name)
+        form = InfoForm(request.POST, needed=list(ticket.info_requested or []),
+                        channel_name=channel_label(ticket.channel))
         if form.is_valid():
             try:
                 services.provide_info(ticket, form.data_for_service())

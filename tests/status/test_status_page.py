@@ -145,7 +145,7 @@ def test_fallback_consent_through_the_info_form(client, status_ticket):
     ticket, token = status_ticket(state="awaiting_customer", info_requested=["fallback_consent"],
                                   channel=channel("store_credit"))
     body = client.get(f"/status/{token}/?lang=en").content.decode()
-    assert "Store credit" in body and 'name="fallback_consent"' in body
+    assert "store credit" in body and 'name="fallback_consent"' in body
     assert client.post(f"/status/{token}/info/?lang=en", {}).status_code == 422
     response = client.post(f"/status/{token}/info/?lang=en", {"fallback_consent": "on"})
     assert response.status_code == 302
