@@ -8,6 +8,8 @@ from refunds.status_tokens import token_hash
 
 from .progress import TIMELINE_WORDS
 
+CUSTOMER_SOURCES = {"customer", "api"}
+
 
 def ticket_for_token(token: str) -> RefundTicket | None:
     """The ticket behind a status token (one query), or None. Looked up by the token's SHA-256, so the
@@ -44,8 +46,9 @@ def timeline(ticket: RefundTicket) -> list[TimelineEntry]:
                 label = TIMELINE_WORDS[State(row.to_state)]
             else:
                 continue
-            # Only the customer's own words are shown; staff comments may be internal.
-            detail = row.comment if row.transition == "create" else ""
+            # Only the customer's own words are shown (requests from the customer or their shop);
+            # staff comments and staff-typed request notes may be internal.
+            detail = row.comment if row.transition == "create" and ticket.source in CUSTOMER_SOURCES else ""
         else:
             label = notes.get((row.data or {}).get("customer_event"), "")
             detail = ""

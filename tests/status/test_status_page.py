@@ -59,7 +59,7 @@ def test_customer_language_and_switch(client, status_ticket):
 
 
 def test_customer_text_is_escaped(client, status_ticket):
-    ticket, token = status_ticket()
+    ticket, token = status_ticket(source="customer")
     append_entry(ticket, actor=Actor.customer(ticket), transition="create", to_state="submitted",
                  customer_visible=True, comment="<script>alert(1)</script>")
     body = client.get(f"/status/{token}/").content.decode()
@@ -68,10 +68,13 @@ def test_customer_text_is_escaped(client, status_ticket):
 
 
 def test_staff_only_log_entries_are_hidden(client, status_ticket):
-    ticket, token = status_ticket()
+    ticket, token = status_ticket(source="staff")
+    append_entry(ticket, actor=Actor.system(), transition="create", to_state="submitted", customer_visible=True,
+                 comment="VIP, called twice, grumpy")
     append_entry(ticket, actor=Actor.system(), kind="note", comment="internal: suspicious customer",
                  customer_visible=False)
-    assert "suspicious" not in client.get(f"/status/{token}/").content.decode()
+    body = client.get(f"/status/{token}/").content.decode()
+    assert "suspicious" not in body and "grumpy" not in body
 
 
 def test_visits_are_counted_without_the_ip(client, status_ticket):
