@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from refunds import sla
 from refunds.actors import Actor
 from refunds.audit import append_entry
 from refunds.errors import Conflict
@@ -73,6 +74,7 @@ def create_ticket(*, payment: Payment | None, amount, currency: str, reason: str
     ticket.save()
     append_entry(ticket, actor=actor, transition="create", to_state=State.SUBMITTED, customer_visible=True,
                  comment=request.reason_detail[:500])
+    sla.on_create(ticket)
     if run_intake:
         ticket = perform_transition(ticket=ticket, name="intake", actor=Actor.system())
     return ticket

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from refunds import jobqueue, raci
+from refunds import jobqueue, raci, sla
 from refunds.actors import Actor
 from refunds.audit import append_entry
 from refunds.errors import InvalidInput, NotFound, TransitionForbidden, TransitionNotAllowed
@@ -89,6 +89,7 @@ def apply(ticket: RefundTicket, name: str, actor: Actor, *, comment: str = "", d
         ticket.save()
     except django_fsm.ConcurrentTransition:
         raise TransitionNotAllowed(_("The refund changed meanwhile; reload and try again."))
+    sla.on_transition(ticket, from_state, ticket.state)
     if customer_visible is None:
         customer_visible = ticket.state in CUSTOMER_VISIBLE_TARGETS and ticket.state != from_state
     append_entry(ticket, actor=actor, transition=name, from_state=from_state, to_state=ticket.state,
