@@ -78,25 +78,38 @@ def install_default_policy(get_model) -> None:
 
 
 def install_all(get_model) -> None:
+    from refunds.reasons import install_card_reason_fallback
+    from refunds.risk import install_default_rules
+
     install_roles(get_model)
     install_raci(get_model)
     install_channels(get_model)
     install_default_policy(get_model)
+    install_default_rules(get_model)
+    install_card_reason_fallback(get_model)
 
 
 # Django model permissions per role for the admin site (ticket powers come from RACI, not from these).
-_VIEW_ALL = ["view_refundticket", "view_payment", "view_dispute", "view_transitionlog", "view_approval", "view_hold",
-             "view_payoutattempt", "view_channel", "view_policy", "view_raciEntry", "view_partner"]
+_VIEW_ALL = [f"view_{model}" for model in (
+    "refundticket", "payment", "dispute", "transitionlog", "approval", "hold", "payoutattempt", "channel", "policy",
+    "raciEntry", "partner", "riskrule", "riskrulehit", "checklisttick", "businesscalendar", "holiday", "policysla",
+    "slaclock", "slaevent", "customerfeedback", "statusvisit", "gatewayevent", "simulatedrefund",
+    "notificationtemplate", "delivery", "optout",
+)]
 _CONFIGURE = ["add_channel", "change_channel", "add_policy", "change_policy", "change_raciEntry", "add_raciEntry",
               "delete_raciEntry", "add_partner", "change_partner", "add_dispute", "change_dispute",
-              "view_user", "add_user", "change_user", "view_group"]
+              "add_riskrule", "change_riskrule", "add_businesscalendar", "change_businesscalendar", "add_holiday",
+              "change_holiday", "delete_holiday", "add_policysla", "change_policysla", "delete_policysla",
+              "add_notificationtemplate", "change_notificationtemplate", "view_user", "add_user", "change_user",
+              "view_group"]
+_TICK = ["add_checklisttick", "delete_checklisttick"]
 ROLE_PERMISSIONS = {
     Role.AGENT: _VIEW_ALL,
-    Role.REVIEWER: _VIEW_ALL,
-    Role.OPS_LEAD: _VIEW_ALL + ["change_policy", "add_policy"],
-    Role.FINANCE: _VIEW_ALL + ["add_dispute", "change_dispute"],
-    Role.FINANCE_LEAD: _VIEW_ALL + ["add_dispute", "change_dispute"],
-    Role.RISK: _VIEW_ALL,
+    Role.REVIEWER: _VIEW_ALL + _TICK,
+    Role.OPS_LEAD: _VIEW_ALL + _TICK + ["change_policy", "add_policy", "add_policysla", "change_policysla"],
+    Role.FINANCE: _VIEW_ALL + _TICK + ["add_dispute", "change_dispute"],
+    Role.FINANCE_LEAD: _VIEW_ALL + _TICK + ["add_dispute", "change_dispute"],
+    Role.RISK: _VIEW_ALL + _TICK + ["change_riskrule"],
     Role.ADMIN: _VIEW_ALL + _CONFIGURE,
 }
 

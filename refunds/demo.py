@@ -26,6 +26,7 @@ from refunds.status_tokens import status_url
 
 DEMO_PARTNER = "demo-shop"
 DEMO_TICKETS = 300
+CORE_PREFIX = "demo_core_"  # payment refs of the core demo tickets (other demo seeders use their own)
 # Share of demo tickets per final state (they add up to 1).
 STATE_MIX = [
     (State.SUBMITTED, 0.03), (State.AWAITING_CUSTOMER, 0.07), (State.IN_REVIEW, 0.17),
@@ -162,7 +163,7 @@ def _walk(ticket, target: State, actors: dict, rng: random.Random):
 
 
 def seed_tickets(stdout, count: int = DEMO_TICKETS) -> int:
-    if Payment.objects.filter(payment_ref__startswith="demo_").exists():
+    if Payment.objects.filter(payment_ref__startswith=CORE_PREFIX).exists():
         stdout.write("Demo tickets exist already; leaving them as they are.")
         return 0
     rng = random.Random(20261125)
@@ -189,7 +190,7 @@ def seed_tickets(stdout, count: int = DEMO_TICKETS) -> int:
             name = rng.choice(CUSTOMER_NAMES)
             with at_time(opened - timedelta(days=rng.randint(1, 10))):
                 payment = Payment.objects.create(
-                    partner=partner if index % 3 else None, payment_ref=f"demo_{index:05d}",
+                    partner=partner if index % 3 else None, payment_ref=f"{CORE_PREFIX}{index:05d}",
                     order_ref=f"SO-{20260000 + index}", channel=channels[code], amount=amount + Decimal("10.00"),
                     currency=currency, captured_at=timezone.now(), region=region, customer_name=name,
                     customer_email=f"{name.lower().replace(' ', '.')}.{index}@example.com",
@@ -224,5 +225,5 @@ def print_status_links(stdout, how_many: int = 3) -> None:
     from refunds.models import RefundTicket
 
     stdout.write("Customer status pages of a few demo tickets:")
-    for ticket in RefundTicket.objects.filter(payment__payment_ref__startswith="demo_").order_by("pk")[:how_many]:
+    for ticket in RefundTicket.objects.filter(payment__payment_ref__startswith=CORE_PREFIX).order_by("pk")[:how_many]:
         stdout.write(f"  {ticket.reference} ({ticket.state}): {status_url(ticket)}")

@@ -196,7 +196,10 @@ REFUNDLOOP = {
     # Tickets stuck in approved/processing longer than this are re-enqueued by the sweeper.
     "SWEEPER_STUCK_AFTER_SECONDS": int(os.environ.get("SWEEPER_STUCK_AFTER_SECONDS", "600")),
     # Functions `manage.py run_periodic` runs each pass (RQ's scheduler runs them in production).
-    "PERIODIC_TASKS": [],
-    # Extra demo data loaders called by `manage.py seed_demo` after the core demo data.
-    "DEMO_SEEDERS": [],
+    "PERIODIC_TASKS": [
+        "refunds.sla.run_periodic_tasks",  # SLA warnings, breaches and escalations
+        "refunds.sweeper.run_periodic_tasks",  # payouts: webhooks due, polling, stuck tickets
+        "notifications.jobs.run_periodic_tasks",  # delivery retries, delay apologies
+        "refunds.eta.refresh_observed_settlement",  # observed settlement times for the ETA
+    ],
 }

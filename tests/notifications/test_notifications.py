@@ -52,9 +52,11 @@ def test_transition_sends_email_and_in_app_after_commit(status_ticket, role_user
         perform_transition(ticket=ticket, name="approve", actor=Actor.staff(role_users["reviewer"]))
     rows = Delivery.objects.filter(ticket=ticket, event=Event.APPROVED)
     assert {d.channel: d.status for d in rows} == {"email": "sent", "in_app": "sent"}
-    # Approval hands the refund to payout at once, which is its own event.
+    # Approval hands the refund to payout at once (its own event), and the simulated gateway's
+    # default sandbox confirms synchronously (a third event).
     subjects = [m.subject for m in mail.outbox]
-    assert subjects == [f"Your refund {ticket.reference} is approved", f"Your refund {ticket.reference} is on its way"]
+    assert subjects == [f"Your refund {ticket.reference} is approved", f"Your refund {ticket.reference} is on its way",
+                        f"Your refund {ticket.reference} is complete"]
     message = mail.outbox[0]
     assert ticket.reference in message.subject and status_url(ticket) in message.body
     html = message.alternatives[0][0]
@@ -81,7 +83,7 @@ def test_once_per_event_even_if_jobs_run_twice(status_ticket, role_users, django
         for delivery_id in first:
             jobs.send_delivery(delivery_id)  # and every send job again
     assert set(Delivery.objects.values_list("pk", flat=True)) == first
-    assert len(mail.outbox) == 2  # approved + payout sent, each once
+    assert len(mail.outbox) == 3  # approved + payout sent + refunded (sandbox confirms at once), each once
 
 
 def test_a_new_occurrence_of_the_same_event_is_sent(status_ticket, role_users, django_capture_on_commit_callbacks):

@@ -1,12 +1,24 @@
 """Seed a demo back office (idempotent; never resets data it did not create)."""
 
 from django.apps import apps
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils.module_loading import import_string
 
 from refunds import demo
 from refunds.defaults import install_all
+
+# Configuration the demo tickets rely on (calendars, SLA targets, SOP policies, notification templates).
+BEFORE_TICKETS = ["refunds.sla_demo.seed", "refunds.sop_demo.seed", "notifications.demo.seed"]
+# Scenarios that run through the live payout path and reconciliation.
+AFTER_TICKETS = ["refunds.payout_demo.seed", "reconciliation.demo.seed"]
+
+
+def _seeders(paths):
+    for path in paths:
+        try:
+            yield import_string(path)
+        except ImportError:
+            continue
 
 
 class Command(BaseCommand):
@@ -19,8 +31,10 @@ class Command(BaseCommand):
         install_all(apps.get_model)
         demo.seed_users(self.stdout)
         demo.seed_policies()
+        for seed in _seeders(BEFORE_TICKETS):
+            seed(self.stdout)
         demo.seed_tickets(self.stdout, options["tickets"])
-        for path in settings.REFUNDLOOP["DEMO_SEEDERS"]:
-            import_string(path)(self.stdout)
+        for seed in _seeders(AFTER_TICKETS):
+            seed(self.stdout)
         demo.print_status_links(self.stdout)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
