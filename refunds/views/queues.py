@@ -1,0 +1,68 @@
+"""The queue page: named queues × TicketFilter × ?q= search, sorted on stored due times, paginated."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from refunds import queues
+from refunds.errors import DomainError, InvalidInput
+from refunds.filters import TicketFilter
+from refunds.raci import Matrix
+from refunds.screens import screen
+from refunds.selectors import visible_tickets
+from refunds.services.assignment import assign_tickets, assignable_users
+
+from .common import actor_for, error_text
+
+PAGE_SIZE = 50
+
+
+@screen("ops:queue")
+def queue(request):
+    actor = actor_for(request)
+    matrix = Matrix()
+    code = request.GET.get("queue") or queues.DEFAULT_QUEUE
+    if code not in queues.QUEUE_CODES:
+        code = queues.DEFAULT_QUEUE
+    sort = request.GET.get("sort") or queues.DEFAULT_SORT
+    if sort not in queues.SORTS:
+        sort = queues.DEFAULT_SORT
+    base = visible_tickets(actor)
+    counts = queues.queue_counts(base, actor, matrix)
+
+    params = request.GET.copy()
+    for key in ("queue", "sort", "page"):
+        params.pop(key, None)
+    listed = base.filter(queues.queue_q(code, actor, matrix)).select_related("channel", "policy", "assignee")
+    filterset = TicketFilter(params or None, queryset=listed)
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, error_text(InvalidInput({k: list(v) for k, v in filterset.errors.items()})))
+        listed = listed.none()
+    elif filterset.is_bound:
+        listed = filterset.qs
+    listed = listed.order_by(*queues.SORTS[sort])
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "ops/queue.html", {
+        "queues": [(q, counts[q.code]) for q in queues.QUEUES],
+        "current": code,
+        "sort": sort,
+        "filter": filterset,
+        "page": page,
+        "assignees": list(assignable_users().only("pk", "username")),
+        "can_assign": bool(actor.roles & {"ops_lead", "agent", "reviewer"}),
+    })
+
+
+@require_POST
+@screen("ops:bulk-assign")
+def bulk_assign(request):
+    try:
+        changed = assign_tickets(actor=actor_for(request), references=request.POST.getlist("tickets"),
+                                 assignee=request.POST.get("assignee") or None)
+        messages.success(request, _("%(n)s refund(s) assigned.") % {"n": changed})
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    back = request.POST.get("next") or ""
+    return redirect(back if back.startswith("/ops/") else "ops:queue")
