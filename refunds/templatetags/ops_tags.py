@@ -46,3 +46,22 @@ def query_with(context, **changes) -> str:
         else:
             params[key] = value
     return params.urlencode()
+
+
+@register.filter
+def money(amount, currency: str = "") -> str:
+    """An amount with its currency's ISO 4217 exponent (200.00 USD, 1500 JPY), never rounded silently."""
+    from decimal import Decimal
+
+    from refunds.money import currency_exponent
+
+    if amount is None or amount == "":
+        return "—"
+    try:
+        places = currency_exponent(currency) if currency else 2
+    except Exception:
+        places = 2
+    value = Decimal(amount)
+    shown = value.quantize(Decimal(1).scaleb(-places)) if value == value.quantize(Decimal(1).scaleb(-places)) \
+        else value.normalize()
+    return f"{shown} {currency}".strip()
