@@ -202,7 +202,7 @@ def record_return_received(ticket: RefundTicket, at: datetime | None = None) -> 
     """Restart a CN-style statutory clock from the day the returned goods arrived."""
     with transaction.atomic():
         at = at or _now()
-        clock = (SlaClock.objects.select_for_update()
+        clock = (SlaClock.objects.select_for_update(of=("self",))
                  .filter(ticket=ticket, kind=ClockKind.STATUTORY).exclude(state=ClockState.FULFILLED).first())
         if clock is None:
             return
@@ -220,7 +220,7 @@ def on_transition(ticket: RefundTicket, from_state: str, to_state: str) -> None:
     if from_state == to_state:
         return
     now = _now()
-    clocks = list(SlaClock.objects.select_for_update().filter(ticket=ticket)
+    clocks = list(SlaClock.objects.select_for_update(of=("self",)).filter(ticket=ticket)
                   .exclude(state=ClockState.FULFILLED).select_related("calendar"))
     stage_clocks = [c for c in clocks if c.kind == ClockKind.STAGE]
     settings_ = policy_sla(ticket.policy)
@@ -307,7 +307,7 @@ def _clock_label(clock: SlaClock) -> str:
 def _escalate_due(ticket: RefundTicket, now: datetime) -> dict:
     """Fire warn/breach on running clocks whose instant has come (caller holds the ticket row)."""
     fired = {"warned": 0, "breached": 0}
-    due = (SlaClock.objects.select_for_update().filter(ticket=ticket, state=ClockState.RUNNING)
+    due = (SlaClock.objects.select_for_update(of=("self",)).filter(ticket=ticket, state=ClockState.RUNNING)
            .select_related("calendar"))
     for clock in due:
         if clock.warn_at and clock.warn_at <= now and clock.warned_at is None:
