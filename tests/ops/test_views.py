@@ -176,3 +176,29 @@ def test_ticket_page_query_count_is_fixed(login, role_users, make_ticket, django
                        comment="check")
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(url)
+
+
+def test_queue_sorts_on_stored_due_times(login, role_users, make_ticket):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    late, early = make_ticket(), make_ticket()
+    RefundTicket.objects.filter(pk=late.pk).update(stage_due_at=timezone.now() + timedelta(hours=5), priority=4)
+    RefundTicket.objects.filter(pk=early.pk).update(stage_due_at=timezone.now() + timedelta(hours=1))
+    client = login(role_users["reviewer"])
+    by_due = client.get(reverse("ops:queue")).text
+    assert by_due.index(early.reference) < by_due.index(late.reference)
+    by_priority = client.get(reverse("ops:queue") + "?sort=priority").text
+    assert by_priority.index(late.reference) < by_priority.index(early.reference)
+
+
+def test_display_helpers():
+    from decimal import Decimal
+
+    from refunds.templatetags.ops_tags import money
+
+    assert money(Decimal("200.0000"), "USD") == "200.00 USD"
+    assert money(Decimal("1500.0000"), "JPY") == "1500 JPY"
+    assert money(Decimal("1.2340"), "KWD") == "1.234 KWD"
+    assert money(None, "USD") == "—"
