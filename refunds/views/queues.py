@@ -1,6 +1,9 @@
 """The queue page: named queues × TicketFilter × ?q= search, sorted on stored due times, paginated."""
 
+import logging
+
 from django.contrib import messages
+from django.core.cache import cache
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,7 +19,9 @@ from refunds.services.assignment import assign_tickets, assignable_users
 
 from .common import actor_for, error_text
 
+logger = logging.getLogger(__name__)
 PAGE_SIZE = 50
+COUNTS_TTL = 15  # seconds; tab counts may lag a little, the list itself never does
 MAX_PAGE = 2000
 
 
@@ -44,6 +49,22 @@ class SlicePage:
         return len(self.object_list)
 
 
+def _cached_counts(request, base, actor, matrix) -> dict:
+    """Queue sizes scan every open ticket, so they are shared for a few seconds per user and role set."""
+    key = f"ops:queue-counts:{request.user.pk}:{','.join(sorted(actor.roles))}"
+    try:
+        counts = cache.get(key)
+    except Exception:  # the cache (Redis) is down: count directly
+        counts = None
+    if counts is None:
+        counts = queues.queue_counts(base, actor, matrix)
+        try:
+            cache.set(key, counts, COUNTS_TTL)
+        except Exception:
+            logger.warning("queue counts not cached (cache unavailable)")
+    return counts
+
+
 @screen("ops:queue")
 def queue(request):
     actor = actor_for(request)
@@ -55,7 +76,7 @@ def queue(request):
     if sort not in queues.SORTS:
         sort = queues.DEFAULT_SORT
     base = visible_tickets(actor)
-    counts = queues.queue_counts(base, actor, matrix)
+    counts = _cached_counts(request, base, actor, matrix)
 
     params = request.GET.copy()
     for key in ("queue", "sort", "page"):
