@@ -4,12 +4,14 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from config import health
+from refunds.views.auth import ThrottledLoginView
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", RedirectView.as_view(url="/ops/", permanent=False)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
+    path("ops/", include("refunds.urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/webhooks/gateway/", include("refunds.urls_webhooks")),
     path("admin/rq/", include("django_rq.urls")),

@@ -21,6 +21,7 @@ SCREEN_ROLES: dict[str, set[str]] = {
     "ops:ticket-action": OPS,
     "ops:ticket-comment": OPS,
     "ops:bulk-assign": {Role.OPS_LEAD, Role.AGENT, Role.REVIEWER},
+    "ops:ticket-assign": {Role.OPS_LEAD, Role.AGENT, Role.REVIEWER},
     "ops:process-map": OPS | {Role.ADMIN},
     "ops:kpis": OPS | {Role.ADMIN},
     "finance:dashboard": FINANCE,

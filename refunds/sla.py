@@ -202,7 +202,7 @@ def record_return_received(ticket: RefundTicket, at: datetime | None = None) -> 
     """Restart a CN-style statutory clock from the day the returned goods arrived."""
     with transaction.atomic():
         at = at or _now()
-        clock = (SlaClock.objects.select_for_update()
+        clock = (SlaClock.objects.select_for_update(of=("self",))
                  .filter(ticket=ticket, kind=ClockKind.STATUTORY).exclude(state=ClockState.FULFILLED).first())
         if clock is None:
             return

@@ -184,3 +184,19 @@ def test_production_schedules_checks_at_the_instants(new_ticket, clock, monkeypa
     assert {t(2026, 11, 23, 15, 0), t(2026, 11, 23, 17, 0), t(2026, 11, 27, 18, 0)} <= instants
     assert all(f == "refunds.sla.check_ticket" for _, f, _ in scheduled)
     assert RefundTicket.objects.get(pk=ticket.pk).sla_status == "on_track"
+
+
+def test_demo_seed_is_idempotent(defaults):
+    import io
+
+    from refunds import calendars, sla_demo
+    from refunds.models import BusinessCalendar, Holiday
+
+    out = io.StringIO()
+    sla_demo.seed(out)
+    counts = (BusinessCalendar.objects.count(), Holiday.objects.count(), PolicySla.objects.count())
+    sla_demo.seed(io.StringIO())
+    assert counts == (BusinessCalendar.objects.count(), Holiday.objects.count(), PolicySla.objects.count())
+    cn = calendars.calendar_for_region("CN")
+    assert not calendars.is_business_day(cn, datetime(2026, 10, 2).date())
+    assert calendars.calendar_for_channel("alipay") is not None

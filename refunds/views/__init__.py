@@ -1,0 +1,1 @@
+"""Server-rendered back-office views: thin, guarded by refunds.screens, calling services/selectors."""

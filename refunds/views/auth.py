@@ -1,0 +1,53 @@
+"""Login with throttling: a small cache-based limiter (shared Redis cache in production)."""
+
+from django.contrib.auth import views as auth_views
+from django.core.cache import cache
+from django.utils.translation import gettext as _
+
+MAX_FAILURES_PER_USER = 5     # per username + address, per window
+MAX_FAILURES_PER_ADDRESS = 20  # per address, whatever the username
+WINDOW_SECONDS = 15 * 60
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _keys(request) -> tuple[str, str]:
+    address = _client_address(request)
+    username = (request.POST.get("username") or "").strip().lower()[:150]
+    return f"login-fail:{address}:{username}", f"login-fail:{address}"
+
+
+def _bump(key: str) -> None:
+    if cache.add(key, 1, WINDOW_SECONDS):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, WINDOW_SECONDS)
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's LoginView; after too many failures it refuses further attempts for a while (429)."""
+
+    def post(self, request, *args, **kwargs):
+        user_key, address_key = _keys(request)
+        if (cache.get(user_key, 0) >= MAX_FAILURES_PER_USER
+                or cache.get(address_key, 0) >= MAX_FAILURES_PER_ADDRESS):
+            # An unbound form: checking the password now would defeat the throttle.
+            form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
+            context = self.get_context_data(
+                form=form, throttle_error=_("Too many failed log-ins. Wait 15 minutes and try again."))
+            return self.render_to_response(context, status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        user_key, address_key = _keys(self.request)
+        _bump(user_key)
+        _bump(address_key)
+        return super().form_invalid(form)
+
+    def form_valid(self, form):
+        cache.delete(_keys(self.request)[0])
+        return super().form_valid(form)
