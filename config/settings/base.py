@@ -220,4 +220,11 @@ LOGGING = {
 REFUNDLOOP = {
     # Tickets stuck in approved/processing longer than this are re-enqueued by the sweeper.
     "SWEEPER_STUCK_AFTER_SECONDS": int(os.environ.get("SWEEPER_STUCK_AFTER_SECONDS", "600")),
+    # Functions `manage.py run_periodic` runs each pass (RQ's scheduler runs them in production).
+    "PERIODIC_TASKS": [
+        "refunds.services.webhooks.retry_due",  # partner webhook retries whose backoff has elapsed
+        "refunds.api.idempotency.purge_expired",  # Idempotency-Key records older than IDEMPOTENCY_KEEP_HOURS
+    ],
+    # Extra demo data loaders called by `manage.py seed_demo` after the core demo data.
+    "DEMO_SEEDERS": [],
 }
