@@ -54,7 +54,7 @@ class PaymentUpsertView(ApiView):
     def _upsert(self):
         data = s.PaymentInput(data=self.request.data)
         data.is_valid(raise_exception=True)
-        payment, created = upsert_payment(partner=self.actor.partner, **data.validated_data)
+        payment, created = upsert_payment(actor=self.actor, **data.validated_data)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(s.PaymentOutput(payment).data, status=code)
 

@@ -68,10 +68,11 @@ def _check_update(errors: dict, payment: Payment, channel: Channel, amount, curr
 
 
 @transaction.atomic
-def upsert_payment(*, partner: Partner | None, payment_ref: str, order_ref: str, channel: str, amount,
+def upsert_payment(*, actor, payment_ref: str, order_ref: str, channel: str, amount,
                    currency: str, captured_at, customer_email: str, customer_name: str = "",
                    customer_phone: str = "", region: str = "") -> tuple[Payment, bool]:
-    """Create or update the partner's payment `payment_ref`; returns (payment, created)."""
+    """Create or update the actor's (partner's) payment `payment_ref`; returns (payment, created)."""
+    partner: Partner | None = actor.partner
     errors, channel_obj, parsed = _validate(channel=channel, amount=amount, currency=currency,
                                             captured_at=captured_at, customer_email=customer_email,
                                             customer_phone=customer_phone)
@@ -84,20 +85,23 @@ def upsert_payment(*, partner: Partner | None, payment_ref: str, order_ref: str,
                   customer_email=customer_email, customer_name=customer_name or "",
                   customer_phone=customer_phone or "", region=(region or "").upper())
     if existing is not None:
-        for name, value in values.items():
-            setattr(existing, name, value)
-        existing.save()
-        return existing, False
+        return _save(existing, values, actor), False
     try:
         with transaction.atomic():
-            return Payment.objects.create(partner=partner, payment_ref=payment_ref, **values), True
+            return _save(Payment(partner=partner, payment_ref=payment_ref), values, actor), True
     except IntegrityError:
         # A concurrent request created it first: update that row instead (same upsert semantics).
         payment = Payment.objects.select_for_update().get(partner=partner, payment_ref=payment_ref)
-        for name, value in values.items():
-            setattr(payment, name, value)
-        payment.save()
-        return payment, False
+        return _save(payment, values, actor), False
+
+
+def _save(payment: Payment, values: dict, actor) -> Payment:
+    for name, value in values.items():
+        setattr(payment, name, value)
+    payment._history_user = actor.history_user  # the request's principal may be a partner, not a User
+    payment._change_reason = f"api upsert by {actor.label}"
+    payment.save()
+    return payment
 
 
 def find_payment(*, actor, payment_ref: str) -> Payment | None:
