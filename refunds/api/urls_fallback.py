@@ -8,4 +8,4 @@ from django.urls import re_path
 
 from .views import NotFoundView
 
-urlpatterns = [re_path(r"^.*$", NotFoundView.as_view(), name="api-not-found")]
+urlpatterns = [re_path(r"^[\s\S]*$", NotFoundView.as_view(), name="api-not-found")]

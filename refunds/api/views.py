@@ -103,7 +103,7 @@ class RefundEventsView(ApiView):
     required_scopes = {"GET": READ}
 
     @extend_schema(operation_id="refunds_events", tags=["refunds"], parameters=[REFERENCE] + PAGE_PARAMS,
-                   responses={200: page_of(s.EventOutput), **problems(400, 404)},
+                   responses={200: page_of(s.EventOutput), **problems(400, 404, 422)},
                    summary="The refund's timeline (oldest first).")
     def get(self, request, reference: str):
         ticket = ticket_get_for_actor(actor=self.actor, reference=reference)

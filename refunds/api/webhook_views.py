@@ -31,7 +31,7 @@ class WebhookEndpointCollectionView(PartnerApiView):
     required_scopes = {"GET": READ, "POST": WRITE}
 
     @extend_schema(operation_id="webhook_endpoints_list", tags=["webhooks"], parameters=PAGE_PARAMS,
-                   responses={200: page_of(s.WebhookEndpointOutput), **problems(400)},
+                   responses={200: page_of(s.WebhookEndpointOutput), **problems(400, 422)},
                    summary="Your webhook endpoints.")
     def get(self, request):
         return self.paginate(self.endpoints(), s.WebhookEndpointOutput, PkCursorPagination)
@@ -65,7 +65,7 @@ class WebhookDeliveryListView(PartnerApiView):
     required_scopes = {"GET": READ}
 
     @extend_schema(operation_id="webhook_deliveries_list", tags=["webhooks"], parameters=[ENDPOINT_ID] + PAGE_PARAMS,
-                   responses={200: page_of(s.WebhookDeliveryOutput), **problems(400, 404)},
+                   responses={200: page_of(s.WebhookDeliveryOutput), **problems(400, 404, 422)},
                    summary="The delivery log of one endpoint (newest first).")
     def get(self, request, endpoint_id: int):
         endpoint = get_object_or_404(self.endpoints(), pk=endpoint_id)
