@@ -204,7 +204,10 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     # Health checks come from load balancers over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Machine clients (the partner API) are not redirected: a redirect cannot protect a key that was
+    # already sent in the clear, and API clients rarely follow redirects of POSTs anyway. Terminate TLS
+    # in front (SECURE_PROXY_SSL_HEADER) and refuse plain HTTP there.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/"]
 
 # --- Logging: no PII; jobs and requests log ids and references only ----------------------------------
 LOGGING = {
