@@ -302,3 +302,11 @@ def test_schema_and_docs_are_served(client, defaults):
     assert docs.status_code == 200
     html = docs.content.decode()
     assert "swagger-ui" in html and "cdn" not in html.lower()
+
+
+def test_datetime_filters_accept_any_offset_and_refuse_out_of_range(api_a, refund_a):
+    # PostgreSQL refuses offsets beyond ±15:59: the filter normalises to UTC first (found by fuzzing).
+    assert api_a.get("/api/v1/refunds/", {"created_before": "0037-10-15T20:05:45.755+17:39"}).status_code == 200
+    assert len(api_a.get("/api/v1/refunds/", {"created_after": "2000-01-01T00:00:00+17:39"}).json()["results"]) == 1
+    assert_problem(api_a.get("/api/v1/refunds/", {"created_before": "0001-01-01T00:05:45+17:39"}), 422,
+                   field="created_before")
