@@ -41,6 +41,13 @@ class Api:
 
 
 @pytest.fixture(autouse=True)
+def _inline_jobs(settings):
+    """API tests run jobs inline (as in embedded mode) even when REDIS_URL is set; the RQ path has
+    its own test in test_webhooks.py."""
+    settings.JOBS_INLINE = True
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()  # throttle counters
     yield

@@ -194,3 +194,25 @@ def test_delivery_job_is_idempotent(api_a, endpoint, receiver, refund_a, django_
     delivery = WebhookDelivery.objects.get()
     assert webhooks.deliver(delivery.pk) == "skipped"  # already delivered: a duplicate job does nothing
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.services
+def test_production_mode_delivers_through_rq_and_schedules_retries(redis_url, settings, api_a, endpoint, receiver,
+                                                                    refund_a, django_capture_on_commit_callbacks):
+    import django_rq
+    from rq import SimpleWorker
+
+    settings.JOBS_INLINE = False
+    queue = django_rq.get_queue(webhooks.QUEUE)
+    queue.empty()
+    receiver.statuses = [500]
+    cancel(api_a, refund_a["reference"], django_capture_on_commit_callbacks)
+    assert receiver.requests == [] and queue.count == 1  # enqueued after commit, not sent in the request
+    with django_capture_on_commit_callbacks(execute=True):
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.attempts == 1 and delivery.status == DeliveryStatus.PENDING
+    scheduled = queue.scheduled_job_registry.get_job_ids()
+    assert len(scheduled) == 1  # the retry waits in RQ's scheduler until next_attempt_at
+    for job_id in scheduled:
+        queue.scheduled_job_registry.remove(job_id, delete_job=True)
