@@ -6,8 +6,10 @@ a lock, POSTs the frozen payload signed with refunds.signing, and records the ou
 retried with exponential backoff, and an endpoint that keeps failing is disabled.
 """
 
+import ipaddress
 import json
 import logging
+import socket
 from datetime import timedelta
 from functools import partial
 
@@ -38,14 +40,36 @@ def event_type_for(to_state: str) -> str:
 
 # --- Subscriptions --------------------------------------------------------------------------------
 
+def target_refusal(url: str) -> str | None:
+    """Why we will not POST to `url` (None when fine). Unless WEBHOOK_ALLOW_PRIVATE_TARGETS (embedded
+    mode and tests), partners may not aim our server at loopback, private or link-local addresses (SSRF)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return _("Use an http(s) URL.")
+    if settings.WEBHOOK_ALLOW_PRIVATE_TARGETS:
+        return None
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError, ValueError):
+        return _("The host name does not resolve.")
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            return _("Webhook URLs must point to a public address.")
+    return None
+
+
 def create_endpoint(*, partner, url: str, event_types: list[str] | None = None,
                     description: str = "") -> WebhookEndpoint:
     unknown = sorted(set(event_types or []) - set(EVENT_TYPES))
     if unknown:
         raise InvalidInput({"event_types": [_("Unknown event types: %(u)s. Known: %(k)s.")
                                             % {"u": ", ".join(unknown), "k": ", ".join(EVENT_TYPES)}]})
-    if not url.lower().startswith(("http://", "https://")):
-        raise InvalidInput({"url": [_("Use an http(s) URL.")]})
+    refusal = target_refusal(url)
+    if refusal:
+        raise InvalidInput({"url": [refusal]})
     return WebhookEndpoint.objects.create(partner=partner, url=url, event_types=sorted(set(event_types or [])),
                                           description=description)
 
@@ -103,6 +127,9 @@ def body_for(delivery: WebhookDelivery) -> bytes:
 
 
 def _post(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | None, str]:
+    refusal = target_refusal(endpoint.url)  # checked again: DNS may have changed since subscription
+    if refusal:
+        return None, refusal
     body = body_for(delivery)
     headers = {
         "Content-Type": "application/json", "User-Agent": USER_AGENT,

@@ -45,6 +45,7 @@ def _inline_jobs(settings):
     """API tests run jobs inline (as in embedded mode) even when REDIS_URL is set; the RQ path has
     its own test in test_webhooks.py."""
     settings.JOBS_INLINE = True
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True  # the test receiver listens on 127.0.0.1
 
 
 @pytest.fixture(autouse=True)

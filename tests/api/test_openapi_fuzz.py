@@ -51,8 +51,10 @@ def keep_test_connection():
 
 
 @pytest.fixture
-def fuzz_key(defaults, settings, keep_test_connection):
+def fuzz_key(defaults, settings, keep_test_connection, monkeypatch):
     settings.API_THROTTLE_RATE = ""  # fuzzing is many requests on one key
+    # Fuzzed webhook URLs are arbitrary hosts: never send (or resolve) anything outside this machine.
+    monkeypatch.setattr("refunds.services.webhooks._post", lambda endpoint, delivery: (None, "not sent in tests"))
     partner = PartnerFactory(name="fuzz")
     PaymentFactory(partner=partner, payment_ref="fuzz-pay")
     _key, raw = ApiKey.objects.issue(scopes=ALL_SCOPES, partner=partner)

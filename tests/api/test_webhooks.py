@@ -216,3 +216,14 @@ def test_production_mode_delivers_through_rq_and_schedules_retries(redis_url, se
     assert len(scheduled) == 1  # the retry waits in RQ's scheduler until next_attempt_at
     for job_id in scheduled:
         queue.scheduled_job_registry.remove(job_id, delete_job=True)
+
+
+def test_private_targets_are_refused_in_production(api_a, settings, monkeypatch):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    resolved = {"hooks.example.com": "93.184.216.34", "internal.example.com": "10.0.0.5"}
+    monkeypatch.setattr("socket.getaddrinfo", lambda host, port: [(2, 1, 6, "", (resolved.get(host, host), port))])
+    for url in ["http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data/", "http://internal.example.com/x",
+                "http://[::1]/"]:
+        assert_problem(api_a.post("/api/v1/webhook-endpoints/", {"url": url}), 422, field="url")
+    assert api_a.post("/api/v1/webhook-endpoints/", {"url": "https://hooks.example.com/rl"}).status_code == 201
+    assert webhooks.target_refusal("https://hooks.example.com/rl") is None
