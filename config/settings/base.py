@@ -182,7 +182,7 @@ SPECTACULAR_SETTINGS = {
 
 # Partner API: per-key throttle ("N/second|minute|hour|day"; empty disables), idempotency retention,
 # outbound webhook retries (backoff doubles from the base) and auto-disable after consecutive failures.
-API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "1200/minute")
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "6000/minute")
 IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "48"))
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_BACKOFF_BASE_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_BASE_SECONDS", "30"))
