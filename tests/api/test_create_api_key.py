@@ -43,3 +43,14 @@ def test_user_key(make_user):
 def test_bad_arguments(defaults, args):
     with pytest.raises(CommandError):
         run(*args)
+
+
+def test_demo_seed_is_idempotent(defaults):
+    from refunds.api.demo import seed
+
+    first, second = StringIO(), StringIO()
+    seed(first)
+    seed(second)
+    raw = first.getvalue().strip().rsplit(" ", 1)[-1]
+    assert ApiKey.objects.authenticate(raw).partner.name == "demo-shop"
+    assert ApiKey.objects.count() == 1 and raw not in second.getvalue()
