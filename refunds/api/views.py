@@ -1,5 +1,6 @@
 """API views, one per action: parse input, call one service or selector, serialize the result."""
 
+from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
@@ -111,8 +112,6 @@ class RefundEventsView(ApiView):
         staff = self.actor.kind == ActorKind.STAFF
         if not staff:
             # Partners see state changes and what the customer sees, not internal notes or rule hits.
-            from django.db.models import Q
-
             entries = entries.filter(Q(kind=LogKind.TRANSITION) | Q(customer_visible=True))
         return self.paginate(entries, s.EventOutput, EventCursorPagination, show_actor_labels=staff)
 
