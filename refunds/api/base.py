@@ -1,6 +1,6 @@
 """The base API view and OpenAPI helpers shared by every endpoint."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, serializers
 from rest_framework.views import APIView
 
@@ -29,12 +29,14 @@ def problems(*codes: int) -> dict:
     }
 
 
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]{1,255}$"  # printable ASCII, no spaces, at most 255 characters
 IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True, pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Unique per request (e.g. a UUID); retries with the same key and body replay the first response.",
+    examples=[OpenApiExample("uuid", value="5d1f2c3e-8a7b-4c6d-9e0f-1a2b3c4d5e6f")],
 )
 IDEMPOTENCY_HEADER_OPTIONAL = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False, pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Optional: retries with the same key and body replay the first response.",
 )
 _page_serializers: dict[str, type] = {}

@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -35,7 +35,16 @@ LIST_FILTERS = [
     OpenApiParameter("created_before", OpenApiTypes.DATETIME, description="ISO 8601, exclusive."),
     OpenApiParameter("sla_status", str, enum=SlaStatus.values),
 ]
-REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9-]{1,40}$")
+REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, pattern=r"^[A-Za-z0-9-]{1,40}$",
+                             examples=[OpenApiExample("reference", value="RF-8K2M4Q7T1B")])
+PAYMENT_EXAMPLE = OpenApiExample("payment", request_only=True, value={
+    "payment_ref": "ch_3Nx001", "order_ref": "SO-1001", "channel": "card", "amount": "100.00", "currency": "USD",
+    "captured_at": "2026-11-20T10:00:00+00:00", "customer_email": "li.wei@example.com", "customer_name": "Li Wei",
+    "region": "CN"})
+TRANSITION_EXAMPLE = OpenApiExample("cancel", request_only=True, value={"name": "cancel", "comment": "withdrawn"})
+REFUND_EXAMPLE = OpenApiExample("refund", request_only=True, value={
+    "payment_ref": "ch_3Nx001", "amount": "20.00", "currency": "USD", "reason": "damaged",
+    "reason_detail": "Arrived broken", "customer_language": "zh-hans", "refund_to": {"method": "original"}})
 
 
 def refund_response(view: ApiView, ticket, code: int = status.HTTP_200_OK) -> Response:
@@ -46,6 +55,7 @@ class PaymentUpsertView(ApiView):
     required_scopes = {"POST": Scope.PAYMENTS_WRITE.value}
 
     @extend_schema(operation_id="payments_upsert", tags=["payments"], request=s.PaymentInput,
+                   examples=[PAYMENT_EXAMPLE],
                    parameters=[IDEMPOTENCY_HEADER_OPTIONAL],
                    responses={201: s.PaymentOutput, 200: s.PaymentOutput, **problems(400, 409, 415, 422)},
                    summary="Register or update a payment (upsert on payment_ref).")
@@ -70,6 +80,7 @@ class RefundCollectionView(ApiView):
         return self.paginate(tickets, s.RefundOutput, ApiCursorPagination, actor=self.actor, matrix=raci.Matrix())
 
     @extend_schema(operation_id="refunds_create", tags=["refunds"], request=s.RefundCreateInput,
+                   examples=[REFUND_EXAMPLE],
                    parameters=[IDEMPOTENCY_HEADER],
                    responses={201: s.RefundOutput, **problems(400, 409, 415, 422)}, summary="Request a refund.")
     def post(self, request):
@@ -121,6 +132,7 @@ class RefundTransitionView(ApiView):
 
     @extend_schema(operation_id="refunds_transition", tags=["refunds"], parameters=[REFERENCE],
                    request=s.TransitionInput, responses={200: s.RefundOutput, **problems(400, 404, 409, 415, 422)},
+                   examples=[TRANSITION_EXAMPLE],
                    summary="Run a transition (RACI and state decide: 403 / 409).")
     def post(self, request, reference: str):
         data = s.TransitionInput(data=request.data)

@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from refunds.models import ApiKey
 from tests.api.conftest import ALL_SCOPES
-from tests.factories import PartnerFactory, PaymentFactory
+from tests.factories import PartnerFactory, PaymentFactory, TicketFactory
 
 FUZZ_EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "30"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -56,7 +56,10 @@ def fuzz_key(defaults, settings, keep_test_connection, monkeypatch):
     # Fuzzed webhook URLs are arbitrary hosts: never send (or resolve) anything outside this machine.
     monkeypatch.setattr("refunds.services.webhooks._post", lambda endpoint, delivery: (None, "not sent in tests"))
     partner = PartnerFactory(name="fuzz")
-    PaymentFactory(partner=partner, payment_ref="fuzz-pay")
+    # The schema's examples name this payment and refund, so the explicit-example phase exercises
+    # the success paths (201/200 bodies validated against the schema), not only refusals.
+    payment = PaymentFactory(partner=partner, payment_ref="ch_3Nx001", amount="100.00", currency="USD")
+    TicketFactory(payment=payment, reference="RF-8K2M4Q7T1B", state="in_review", amount="5.00")
     _key, raw = ApiKey.objects.issue(scopes=ALL_SCOPES, partner=partner)
     return raw
 
