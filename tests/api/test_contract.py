@@ -312,3 +312,10 @@ def test_datetime_filters_accept_any_offset_and_refuse_out_of_range(api_a, refun
     assert len(api_a.get("/api/v1/refunds/", {"created_after": "2000-01-01T00:00:00+17:39"}).json()["results"]) == 1
     assert_problem(api_a.get("/api/v1/refunds/", {"created_before": "0001-01-01T00:05:45+17:39"}), 422,
                    field="created_before")
+
+
+def test_events_query_count_is_fixed(api_a, refund_a, django_assert_num_queries):
+    path = f"/api/v1/refunds/{refund_a['reference']}/events/"
+    api_a.get(path)
+    with django_assert_num_queries(3):  # key lookup, the ticket, the page of entries
+        assert len(api_a.get(path).json()["results"]) == 2

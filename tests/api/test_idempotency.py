@@ -131,3 +131,31 @@ def test_eight_concurrent_requests_with_one_key_create_one_refund(postgres, defa
     assert codes.count(201) >= 1
     assert IdempotencyRecord.objects.filter(key="race").count() == 1
     print("concurrent outcomes:", codes)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payment_upserts_create_one_payment(postgres, defaults, make_api):
+    from refunds.models import Payment
+
+    api = make_api(partner=PartnerFactory(name="concurrent-payments"))
+    body = {"payment_ref": "race-pay", "order_ref": "SO-R", "channel": "card", "amount": "10.00", "currency": "USD",
+            "captured_at": "2026-11-20T10:00:00Z", "customer_email": "r@example.com"}
+    barrier = threading.Barrier(6)
+    codes: list[int] = []
+
+    def worker():
+        try:
+            own = Api(api.raw_key, api.key, partner=api.partner)
+            barrier.wait(timeout=10)
+            codes.append(own.post("/api/v1/payments/", body).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(codes) == [200] * 5 + [201]
+    assert Payment.objects.filter(payment_ref="race-pay").count() == 1
