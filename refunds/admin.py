@@ -268,4 +268,4 @@ class TransitionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-from refunds import admin_customer, admin_payouts, admin_policies, admin_sla  # noqa: E402, F401
+from refunds import admin_api, admin_customer, admin_payouts, admin_policies, admin_sla  # noqa: E402, F401

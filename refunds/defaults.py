@@ -94,13 +94,14 @@ _VIEW_ALL = [f"view_{model}" for model in (
     "refundticket", "payment", "dispute", "transitionlog", "approval", "hold", "payoutattempt", "channel", "policy",
     "raciEntry", "partner", "riskrule", "riskrulehit", "checklisttick", "businesscalendar", "holiday", "policysla",
     "slaclock", "slaevent", "customerfeedback", "statusvisit", "gatewayevent", "simulatedrefund",
-    "notificationtemplate", "delivery", "optout",
+    "notificationtemplate", "delivery", "optout", "apikey", "webhookendpoint", "webhookdelivery",
 )]
 _CONFIGURE = ["add_channel", "change_channel", "add_policy", "change_policy", "change_raciEntry", "add_raciEntry",
               "delete_raciEntry", "add_partner", "change_partner", "add_dispute", "change_dispute",
               "add_riskrule", "change_riskrule", "add_businesscalendar", "change_businesscalendar", "add_holiday",
               "change_holiday", "delete_holiday", "add_policysla", "change_policysla", "delete_policysla",
-              "add_notificationtemplate", "change_notificationtemplate", "view_user", "add_user", "change_user",
+              "add_notificationtemplate", "change_notificationtemplate", "add_apikey", "change_apikey",
+              "view_user", "add_user", "change_user",
               "view_group"]
 _TICK = ["add_checklisttick", "delete_checklisttick"]
 ROLE_PERMISSIONS = {

@@ -160,8 +160,12 @@ def settlement_days(channel) -> tuple[int, int]:
 
 
 def payout_sent_on(ticket) -> date | None:
-    """The day the latest payout attempt left us (one query)."""
-    created = ticket.payout_attempts.order_by("-number").values_list("created_at", flat=True).first()
+    """The day the latest payout attempt left us (one query, or none when attempts are prefetched)."""
+    if "payout_attempts" in getattr(ticket, "_prefetched_objects_cache", {}):
+        attempts = sorted(ticket.payout_attempts.all(), key=lambda a: a.number)
+        created = attempts[-1].created_at if attempts else None
+    else:
+        created = ticket.payout_attempts.order_by("-number").values_list("created_at", flat=True).first()
     return timezone.localdate(created) if created else None
 
 

@@ -10,7 +10,7 @@ from refunds.defaults import install_all
 # Configuration the demo tickets rely on (calendars, SLA targets, SOP policies, notification templates).
 BEFORE_TICKETS = ["refunds.sla_demo.seed", "refunds.sop_demo.seed", "notifications.demo.seed"]
 # Scenarios that run through the live payout path and reconciliation.
-AFTER_TICKETS = ["refunds.payout_demo.seed", "reconciliation.demo.seed"]
+AFTER_TICKETS = ["refunds.api.demo.seed", "refunds.payout_demo.seed", "reconciliation.demo.seed"]
 
 
 def _seeders(paths):
