@@ -211,7 +211,8 @@ def seed_tickets(stdout, count: int = DEMO_TICKETS) -> int:
                         source="api" if payment.partner_id else "staff",
                         run_intake=target != State.SUBMITTED,
                     )
-                with transaction.atomic(), at_time(opened + timedelta(hours=rng.uniform(1, 30))):
+                worked = min(opened + timedelta(hours=rng.uniform(1, 30)), now - timedelta(minutes=5))
+                with transaction.atomic(), at_time(max(worked, opened)):
                     ticket.refresh_from_db()
                     _walk(ticket, target, actors, rng)
                 created += 1

@@ -1,5 +1,8 @@
 """Domain errors. Views, the API (one exception handler) and admin translate these; nothing else does."""
 
+# RFC 9457 problem `type` URIs are this base plus the error's slug (API and inbound webhooks alike).
+PROBLEM_TYPE_BASE = "https://refundloop.example/problems/"
+
 
 class DomainError(Exception):
     """Base of every rule refusal; `detail` is safe to show to the caller."""

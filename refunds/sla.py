@@ -399,7 +399,8 @@ def schedule_checks(ticket_id: int) -> None:
 def check_ticket(ticket_id: int) -> dict:
     """Job: fire whatever escalations are due for one ticket. Safe to run any number of times."""
     with transaction.atomic():
-        ticket = RefundTicket.objects.select_for_update().select_related("policy").filter(pk=ticket_id).first()
+        ticket = (RefundTicket.objects.select_for_update(of=("self",)).select_related("policy")
+                  .filter(pk=ticket_id).first())
         if ticket is None:
             return {"warned": 0, "breached": 0}
         now = _now()

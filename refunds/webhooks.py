@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from refunds.errors import PROBLEM_TYPE_BASE
 from refunds.gateways import GatewayError, WebhookEvent, WebhookRejected, adapter_for
 from refunds.models import Channel, GatewayEvent, PayoutAttempt
 from refunds.services.payouts import apply_locked
@@ -23,11 +24,10 @@ from refunds.services.transitions import lock_ticket
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
-PROBLEM_BASE = "https://refundloop.dev/problems/"
 
 
 def problem(status: int, slug: str, title: str, detail: str, **extra) -> HttpResponse:
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
     return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
 
 
@@ -62,7 +62,7 @@ def process_event(channel: Channel, event: WebhookEvent) -> str:
                     event_id=event.event_id, ticket=ticket, payload=event.raw)
         except IntegrityError:
             raise EventReplayed(event.refund_id)
-        attempt = PayoutAttempt.objects.select_for_update().select_related("channel").get(pk=attempt.pk)
+        attempt = PayoutAttempt.objects.select_for_update(of=("self",)).select_related("channel").get(pk=attempt.pk)
         outcome = apply_locked(ticket, attempt, event.as_result(), source="webhook")
         record.outcome = outcome
         record.save(update_fields=["outcome"])

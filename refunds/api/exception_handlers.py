@@ -14,12 +14,12 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from refunds.errors import DomainError, InvalidInput
+from refunds.errors import PROBLEM_TYPE_BASE, DomainError, InvalidInput
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
-TYPE_BASE = "https://refundloop.example/problems/"
+TYPE_BASE = PROBLEM_TYPE_BASE
 
 # DRF exception class → (slug, title)
 _DRF_TITLES = [

@@ -39,7 +39,7 @@ def create_ticket(*, payment: Payment | None, amount, currency: str, reason: str
     """
     if payment is not None:
         # Serialise refunds of one payment so two requests cannot both spend the same balance.
-        payment = Payment.objects.select_for_update().select_related("channel").get(pk=payment.pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("channel").get(pk=payment.pk)
     cross_currency = False
     if payment is not None and currency and currency != payment.currency:
         policy_guess = select_policy(channel=payment.channel, region=payment.region, currency=currency,

@@ -45,7 +45,9 @@ class RejectReason:
 
 def lock_ticket(ticket: RefundTicket | str | int) -> RefundTicket:
     """The ticket, re-read under a row lock (PostgreSQL `SELECT … FOR UPDATE`)."""
-    query = RefundTicket.objects.select_for_update().select_related("policy", "payment", "channel")
+    # Lock the ticket row only (of=self): joined payment/channel/policy rows stay unlocked, so payouts
+    # on one channel never queue behind each other.
+    query = RefundTicket.objects.select_for_update(of=("self",)).select_related("policy", "payment", "channel")
     try:
         if isinstance(ticket, RefundTicket):
             return query.get(pk=ticket.pk)
