@@ -314,7 +314,7 @@ def _escalate_due(ticket: RefundTicket, now: datetime) -> dict:
             if _mark(clock, SlaEventKind.WARN, clock.warn_at, now):
                 fired["warned"] += 1
                 roles = _stage_roles(ticket, clock, "R")
-                notify.staff(roles=roles, ticket=ticket,
+                notify.staff(roles=roles, ticket=ticket, key=f"sla-warn:{clock.pk}",
                              subject=_("%(ref)s: %(clock)s at risk") % {"ref": ticket.reference,
                                                                         "clock": _clock_label(clock)},
                              body=_("Refund %(ref)s is due at %(due)s.")
@@ -323,7 +323,7 @@ def _escalate_due(ticket: RefundTicket, now: datetime) -> dict:
             if _mark(clock, SlaEventKind.BREACH, clock.due_at, now):
                 fired["breached"] += 1
                 _raise_priority(ticket)
-                notify.staff(roles=_stage_roles(ticket, clock, "A"), ticket=ticket,
+                notify.staff(roles=_stage_roles(ticket, clock, "A"), ticket=ticket, key=f"sla-breach:{clock.pk}",
                              subject=_("%(ref)s: %(clock)s breached") % {"ref": ticket.reference,
                                                                          "clock": _clock_label(clock)},
                              body=_("Refund %(ref)s was due at %(due)s.")
