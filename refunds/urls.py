@@ -13,4 +13,5 @@ urlpatterns = [
     path("tickets/<str:reference>/act/", tickets.ticket_action, name="ticket-action"),
     path("tickets/<str:reference>/comment/", tickets.ticket_comment, name="ticket-comment"),
     path("tickets/<str:reference>/assign/", tickets.ticket_assign, name="ticket-assign"),
+    path("tickets/<str:reference>/checklist/", tickets.ticket_checklist, name="ticket-checklist"),
 ]

@@ -229,3 +229,19 @@ class WebhookDeliveryOutput(serializers.Serializer):
     delivered_at = serializers.DateTimeField(allow_null=True)
     replay_of = serializers.IntegerField(source="replay_of_id", allow_null=True)
     payload = serializers.JSONField()
+
+
+class ChecklistItemOutput(serializers.Serializer):
+    stage = serializers.CharField()
+    code = serializers.CharField()
+    label = serializers.CharField()
+    done = serializers.BooleanField()
+    ticked_by = serializers.CharField(allow_null=True)
+    ticked_at = serializers.DateTimeField(allow_null=True)
+
+
+class ChecklistOutput(serializers.Serializer):
+    stage = serializers.CharField(allow_null=True)
+    complete = serializers.BooleanField()
+    items = ChecklistItemOutput(many=True)
+    missing = serializers.ListField(child=serializers.CharField())

@@ -14,6 +14,7 @@ urlpatterns = [
     path("refunds/", views.RefundCollectionView.as_view(), name="refunds"),
     re_path(rf"^refunds/{REF}/$", views.RefundDetailView.as_view(), name="refund"),
     re_path(rf"^refunds/{REF}/events/$", views.RefundEventsView.as_view(), name="refund-events"),
+    re_path(rf"^refunds/{REF}/checklist/$", views.RefundChecklistView.as_view(), name="refund-checklist"),
     re_path(rf"^refunds/{REF}/transitions/$", views.RefundTransitionView.as_view(), name="refund-transitions"),
     re_path(rf"^refunds/{REF}/cancel/$", views.RefundCancelView.as_view(), name="refund-cancel"),
     re_path(rf"^refunds/{REF}/info/$", views.RefundInfoView.as_view(), name="refund-info"),

@@ -15,6 +15,7 @@ from refunds.models.tickets import SlaStatus, Source
 from refunds.selectors import ticket_get_for_actor, ticket_list
 from refunds.services import create_ticket, perform_transition
 from refunds.services.payments import find_payment, upsert_payment
+from refunds.sop import checklist_status
 
 from . import serializers as s
 from .base import IDEMPOTENCY_HEADER, IDEMPOTENCY_HEADER_OPTIONAL, ApiView, page_of, problems
@@ -127,6 +128,20 @@ class RefundEventsView(ApiView):
             # Partners see state changes and what the customer sees, not internal notes or rule hits.
             entries = entries.filter(Q(kind=LogKind.TRANSITION) | Q(customer_visible=True))
         return self.paginate(entries, s.EventOutput, EventCursorPagination, show_actor_labels=staff)
+
+
+class RefundChecklistView(ApiView):
+    required_scopes = {"GET": READ}
+
+    @extend_schema(operation_id="refunds_checklist", tags=["refunds"], parameters=[REFERENCE],
+                   responses={200: s.ChecklistOutput, **problems(404)},
+                   summary="The SOP checklist of the refund's current stage and what is still missing.")
+    def get(self, request, reference: str):
+        ticket = ticket_get_for_actor(actor=self.actor, reference=reference)
+        items = checklist_status(ticket, ticket.stage) if ticket.stage else []
+        missing = [item["code"] for item in items if not item["done"]]
+        return Response(s.ChecklistOutput({"stage": ticket.stage, "complete": not missing, "items": items,
+                                           "missing": missing}).data)
 
 
 class RefundTransitionView(ApiView):

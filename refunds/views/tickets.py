@@ -19,6 +19,7 @@ from refunds.selectors import ticket_get_for_actor
 from refunds.services import add_comment, perform_transition
 from refunds.services.assignment import assign_tickets, assignable_users
 from refunds.services.transitions import RejectReason
+from refunds.sop import checklist_status, set_checklist_item
 from refunds.timeline import ticket_timeline
 
 from .common import actor_for, error_text
@@ -59,6 +60,7 @@ def ticket_detail(request, reference):
             fields.append({"name": field, "label": label, "choices": channels if choices == "channels" else choices})
         actions.append({"name": name, "label": TRANSITIONS[name].label, "fields": fields,
                         "primary": name in PRIMARY})
+    checklist = checklist_status(ticket, ticket.stage) if ticket.stage else []
     clocks = list(SlaClock.objects.filter(ticket=ticket).select_related("calendar").order_by("started_at", "pk"))
     return render(request, "ops/ticket.html", {
         "ticket": ticket,
@@ -68,6 +70,8 @@ def ticket_detail(request, reference):
         "open_clocks": [c for c in clocks if c.state != "fulfilled"],
         "stage_clocks": [c for c in clocks if c.kind == ClockKind.STAGE],
         "actions": actions,
+        "checklist": checklist,
+        "checklist_missing": [item for item in checklist if not item["done"]],
         "approvals": list(ticket.approvals.select_related("approver").order_by("round", "role")),
         "holds": list(ticket.holds.select_related("opened_by", "released_by").order_by("-opened_at")),
         "attempts": list(ticket.payout_attempts.select_related("channel").order_by("number")),
@@ -124,6 +128,20 @@ def ticket_assign(request, reference):
         assign_tickets(actor=actor_for(request), references=[ticket.reference],
                        assignee=request.POST.get("assignee") or None)
         messages.success(request, _("Assignment saved."))
+    except DomainError as exc:
+        messages.error(request, error_text(exc))
+    return redirect("ops:ticket", reference=ticket.reference)
+
+
+@require_POST
+@screen("ops:ticket-checklist")
+def ticket_checklist(request, reference):
+    """Tick or untick one SOP checklist item (RACI and logging live in refunds.sop)."""
+    ticket = _get_ticket(request, reference)
+    try:
+        set_checklist_item(ticket=ticket, stage=request.POST.get("stage") or "", item=request.POST.get("item") or "",
+                           actor=actor_for(request), done=request.POST.get("done") != "0")
+        messages.success(request, _("Checklist updated."))
     except DomainError as exc:
         messages.error(request, error_text(exc))
     return redirect("ops:ticket", reference=ticket.reference)

@@ -164,7 +164,7 @@ def test_ticket_page_query_count_is_fixed(login, role_users, make_ticket, django
     ticket = make_ticket()
     url = reverse("ops:ticket", args=[ticket.reference])
     client.get(url)
-    with django_assert_num_queries(16) as few:
+    with django_assert_num_queries(17) as few:
         client.get(url)
     actor = Actor.staff(role_users["reviewer"])
     for n in range(5):
