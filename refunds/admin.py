@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from refunds import raci
 from refunds.actors import Actor
+from refunds.admin_base import ReadOnlyAdmin
 from refunds.balances import payment_balance
 from refunds.errors import DomainError
 from refunds.lifecycle import TRANSITIONS, Role, Stage
@@ -254,18 +255,9 @@ def _domain_message(exc: DomainError) -> str:
 
 
 @admin.register(TransitionLog)
-class TransitionLogAdmin(admin.ModelAdmin):
+class TransitionLogAdmin(ReadOnlyAdmin):
     list_display = ["ticket", "seq", "kind", "transition", "from_state", "to_state", "actor_label", "at"]
     list_filter = ["kind", "transition", "actor_kind"]
     search_fields = ["ticket__reference"]
     list_select_related = ["ticket"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 from refunds import admin_api, admin_customer, admin_payouts, admin_policies, admin_sla  # noqa: E402, F401

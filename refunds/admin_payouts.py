@@ -5,18 +5,8 @@ Both are records of what a gateway said or did; nobody edits them by hand.
 
 from django.contrib import admin
 
+from refunds.admin_base import ReadOnlyAdmin
 from refunds.models import GatewayEvent, SimulatedRefund
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(GatewayEvent)

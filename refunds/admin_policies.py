@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from refunds import raci
 from refunds.actors import Actor
+from refunds.admin_base import ReadOnlyAdmin
 from refunds.errors import DomainError
 from refunds.lifecycle import Stage
 from refunds.models import ChecklistTick, RefundTicket, RiskRule, RiskRuleHit
@@ -31,17 +32,6 @@ class RiskRuleAdmin(SimpleHistoryAdmin):
         (None, {"fields": ["code", "name", "kind", "params", "hold_type", "active"]}),
         (_("When it runs"), {"fields": ["policy", "at_intake", "before_payout", "priority", "updated_at"]}),
     ]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RiskRuleHit)

@@ -23,7 +23,7 @@ from refunds.errors import InvalidInput
 from refunds.lifecycle import State
 from refunds.models import Channel, Payment, RefundTicket
 from refunds.models.tickets import Language, ReasonCode
-from refunds.money import currency_exponent, parse_amount, validate_amount, validate_currency
+from refunds.money import collect_money_errors, currency_exponent
 from refunds.risk import normalise_iban
 from refunds.sop import policy_for_ticket
 
@@ -81,19 +81,8 @@ def validate_request(*, payment: Payment | None, amount, currency: str, reason: 
         if code != payment.channel.code:
             _add(errors, "channel", _("This payment was made with %(ch)s, not %(given)s.")
                  % {"ch": payment.channel.code, "given": code})
-    try:
-        validate_currency(currency or "")
-    except ValidationError as exc:
-        _add(errors, "currency", exc.messages[0])
-    parsed = None
-    try:
-        parsed = parse_amount(amount)
-        amount_currency = payment.currency if payment is not None else currency
-        unknown_currency = payment is None and errors.get("currency")
-        validate_amount(parsed, "XXX" if unknown_currency else amount_currency)
-    except ValidationError as exc:
-        _add(errors, "amount", exc.messages[0])
-        parsed = None
+    parsed = collect_money_errors(errors, amount=amount, currency=currency,
+                                  amount_currency=payment.currency if payment is not None else None)
     if reason not in ReasonCode.values:
         _add(errors, "reason", _("Choose one of: %(codes)s.") % {"codes": ", ".join(ReasonCode.values)})
     language = customer_language or Language.EN

@@ -74,3 +74,26 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 def quantize(amount: Decimal, currency: str) -> Decimal:
     """Display form at the currency's exponent (only for amounts already validated)."""
     return amount.quantize(Decimal(1).scaleb(-currency_exponent(currency)))
+
+
+def collect_money_errors(errors: dict[str, list[str]], *, amount, currency: str,
+                         amount_currency: str | None = None) -> Decimal | None:
+    """Validate a currency code and an amount into `errors` (field → messages), all at once.
+
+    The amount is checked against `amount_currency` (default: `currency`); when that currency is not
+    a valid code the exponent check falls back to 2 decimals. Returns the parsed amount or None.
+    """
+    try:
+        validate_currency(currency or "")
+    except ValidationError as exc:
+        errors.setdefault("currency", []).append(str(exc.messages[0]))
+    exponent_currency = amount_currency or currency
+    if exponent_currency not in ISO_CURRENCIES:
+        exponent_currency = "XXX"
+    try:
+        parsed = parse_amount(amount)
+        validate_amount(parsed, exponent_currency)
+    except ValidationError as exc:
+        errors.setdefault("amount", []).append(str(exc.messages[0]))
+        return None
+    return parsed

@@ -12,6 +12,7 @@ from refunds.lifecycle import Role
 from tests.factories import UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def _skip_or_fail(reason: str):
@@ -63,3 +64,25 @@ def system():
 
 def staff(user) -> Actor:
     return Actor.staff(user)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium (never a downloaded browser), headless and quiet on a closed network."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests need Debian's chromium: skipped without it, a hard error under REQUIRE_SERVICES=1.
+
+    Decided at collection, before the session-wide browser fixture would try to launch it."""
+    browser_tests = [item for item in items if item.get_closest_marker("browser")]
+    if not browser_tests or os.path.exists(CHROMIUM):
+        return
+    reason = f"browser tests need {CHROMIUM} (apt-get install chromium)"
+    if REQUIRE_SERVICES:
+        raise pytest.UsageError(f"REQUIRE_SERVICES=1 but {reason}")
+    for item in browser_tests:
+        item.add_marker(pytest.mark.skip(reason=reason))

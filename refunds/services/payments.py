@@ -12,7 +12,7 @@ from refunds.balances import payment_balance
 from refunds.errors import InvalidInput
 from refunds.intake import PHONE_RE
 from refunds.models import Channel, Partner, Payment
-from refunds.money import parse_amount, validate_amount, validate_currency
+from refunds.money import collect_money_errors
 
 # Clocks drift: a capture a few minutes "in the future" is a skew, further is a data error.
 CAPTURE_CLOCK_SKEW = timedelta(minutes=10)
@@ -27,17 +27,7 @@ def _validate(*, channel: str, amount, currency: str, captured_at, customer_emai
     channel_obj = Channel.objects.filter(code=channel, active=True).first()
     if channel_obj is None:
         _add(errors, "channel", _("Unknown or inactive channel “%(c)s”.") % {"c": channel})
-    try:
-        validate_currency(currency or "")
-    except ValidationError as exc:
-        _add(errors, "currency", exc.messages[0])
-    parsed = None
-    try:
-        parsed = parse_amount(amount)
-        validate_amount(parsed, currency if "currency" not in errors else "XXX")
-    except ValidationError as exc:
-        _add(errors, "amount", exc.messages[0])
-        parsed = None
+    parsed = collect_money_errors(errors, amount=amount, currency=currency)
     if channel_obj is not None and channel_obj.currencies and "currency" not in errors \
             and currency not in channel_obj.currencies:
         _add(errors, "currency", _("%(ch)s does not support %(c)s.") % {"ch": channel_obj.code, "c": currency})

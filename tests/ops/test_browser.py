@@ -16,8 +16,6 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
-                       reason="needs /usr/bin/chromium (apt-get install chromium)"),
 ]
 
 

@@ -1,39 +1,4 @@
-import pytest
-from django.core.cache import cache
+"""Customer-side fixtures (shared with the notifications/status packages)."""
 
-from refunds.status_tokens import token_for
-from tests.factories import TicketFactory
+from tests.customer_fixtures import fresh_cache, inline_jobs, status_ticket  # noqa: F401
 
-
-@pytest.fixture(autouse=True)
-def inline_jobs(settings):
-    """Run jobs in-process even when REDIS_URL is set: these tests are about what the jobs do.
-    (test_rq.py runs the same jobs through a real RQ queue.)"""
-    settings.JOBS_INLINE = True
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Rate limits and cached calendars live in the cache: start every test from zero."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
-def status_ticket(defaults):
-    """A ticket in a given state and its status-page token."""
-
-    def make(state="in_review", **kwargs):
-        ticket = TicketFactory(state=state, **kwargs)
-        return ticket, token_for(ticket)
-
-    return make
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Debian's chromium (never a downloaded browser), headless and quiet."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
