@@ -21,6 +21,8 @@ transaction at the end; progress is committed between passes so the screen can s
 """
 
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -75,7 +77,9 @@ class Engine:
 
     # --- helpers -----------------------------------------------------------------------------------
     def sql(self, statement: str, params=()) -> int:
+        started = time.perf_counter()
         self.cursor.execute(statement, params)
+        logger.debug("%.3fs %s", time.perf_counter() - started, statement[:120])
         return self.cursor.rowcount
 
     def scalar(self, statement: str, params=()):
@@ -89,7 +93,7 @@ class Engine:
         MatchRun.objects.filter(pk=self.run.pk).update(phase=phase, rows_done=self.run.rows_done)
 
     def drop(self) -> None:
-        for name in ("rt", "rl", "grp", "cfg", "cand", "offs", "exc", "lk"):
+        for name in ("rt", "rl", "grp", "cfg", "cand", "offs", "exc", "lk", "lst", "gid"):
             self.sql(f"DROP TABLE IF EXISTS {name}")
 
     # --- run ---------------------------------------------------------------------------------------
@@ -97,6 +101,14 @@ class Engine:
         with connection.cursor() as cursor:
             self.cursor = cursor
             self.drop()
+            if connection.vendor == "postgresql":
+                # Hash joins and hash aggregates over a million rows instead of disk sorts.
+                self.sql("SET work_mem = '256MB'")
+                self.sql("SET jit = off")  # compiling these one-off plans costs more than it saves
+                if os.environ.get("RECON_EXPLAIN"):
+                    self.sql("LOAD 'auto_explain'")
+                    self.sql("SET auto_explain.log_min_duration = 300")
+                    self.sql("SET auto_explain.log_analyze = on")
             try:
                 self.load_config()
                 self.load_tickets()
@@ -122,6 +134,9 @@ class Engine:
                 reconcile_ids = self.ready_tickets(sides)
             finally:
                 self.drop()
+                if connection.vendor == "postgresql":
+                    self.sql("RESET work_mem")
+                    self.sql("RESET jit")
         return Outcome(counts=self.counts, reconcile_ids=reconcile_ids)
 
     def load_config(self) -> None:
@@ -138,6 +153,7 @@ class Engine:
                          (days + STATEMENT_GRACE_DAYS) * 86400))
         if rows:
             self.cursor.executemany("INSERT INTO cfg VALUES (%s, %s, %s, %s, %s)", rows)
+        self.analyze("cfg")
         max_tol = max([r[1] for r in rows] or [0])
         self.sql("CREATE TEMP TABLE offs (d BIGINT)")
         self.cursor.executemany("INSERT INTO offs VALUES (%s)", [(d,) for d in range(-max_tol, max_tol + 1)])
@@ -209,14 +225,22 @@ class Engine:
             f" AND {tcond.replace('rt.', '')}"
             f" AND {tkey.replace('rt.', '')} IN (SELECT {lkey.replace('rl.', '')} FROM rl"
             f"   WHERE k IS NULL AND ltype = 'refund' AND {lcond.replace('rl.', '')})", [prefix])
+        self.analyze("rt")
         self.sql(
             f"UPDATE rl SET k = %s || {lkey.replace('rl.', '')} WHERE k IS NULL AND ltype = 'refund'"
             f" AND {lcond.replace('rl.', '')} AND %s || {lkey.replace('rl.', '')} IN"
             f"   (SELECT {tk} FROM rt WHERE {tk} IS NOT NULL AND {tk} LIKE %s)", [prefix, prefix, prefix + "%"])
         self.classify(side, name, f"{tk} LIKE %s", [prefix + "%"], "k LIKE %s", [prefix + "%"], tk)
 
+    def analyze(self, *tables) -> None:
+        """Fresh planner statistics after a bulk UPDATE (a stale estimate turns hash joins into nested loops)."""
+        if connection.vendor == "postgresql":
+            for table in tables:
+                self.sql(f"ANALYZE {table}")
+
     def classify(self, side, name, tfilter, tparams, lfilter, lparams, tk) -> None:
         """One grp row per key with the verdict: matched within tolerance, or a typed exception."""
+        self.analyze("rt", "rl")
         self.sql(
             "INSERT INTO grp (side, pass_name, k, status, exc, nt, nx, st, sx, cur, chan, tid, lid)"
             " SELECT %s, %s, t.k, CASE WHEN t.verdict = '' THEN 'matched' ELSE 'exception' END, t.verdict,"
@@ -321,39 +345,46 @@ class Engine:
     def write(self, sides) -> None:
         run_id = self.run.pk
         now = timezone.now()
+        self.analyze("rt", "lk", "grp", "exc")
         # Group-level exceptions (amount/currency/fee/fx/duplicate) name the group's first ticket and line.
         self.sql(
             "INSERT INTO exc (type, dkey, tid, lid, chan, cur, expected, actual, detail)"
             " SELECT exc, exc || ':' || side || ':t' || CAST(tid AS VARCHAR(30)), tid, lid, chan, cur, st, sx, side"
             " FROM grp WHERE status = 'exception'")
+        # Match ids are handed out here (table locked, ids after the current maximum), so links are
+        # written by joining temp tables only — no lookup index on the big match table.
+        if connection.vendor == "postgresql":
+            self.sql("LOCK TABLE reconciliation_match IN EXCLUSIVE MODE")
+        base = self.scalar("SELECT COALESCE(MAX(id), 0) FROM reconciliation_match")
+        self.sql("CREATE TEMP TABLE gid AS SELECT side, k, status, pass_name, st, sx, cur,"
+                 " %s + ROW_NUMBER() OVER () AS mid FROM grp", [base])
+        self.analyze("gid")
         self.sql(
-            "INSERT INTO reconciliation_match (run_id, side, pass_name, key, status, ticket_total, line_total,"
-            " currency, created_at) SELECT %s, side, pass_name, k, status, st, sx, cur, %s FROM grp",
+            "INSERT INTO reconciliation_match (id, run_id, side, pass_name, key, status, ticket_total, line_total,"
+            " currency, created_at) SELECT mid, %s, side, pass_name, k, status, st, sx, cur, %s FROM gid",
             [run_id, now])
+        if connection.vendor == "postgresql":
+            self.sql("SELECT setval(pg_get_serial_sequence('reconciliation_match', 'id'),"
+                     " (SELECT MAX(id) FROM reconciliation_match))")
         self.counts["matched_groups"] = self.scalar("SELECT COUNT(*) FROM grp WHERE status = 'matched'")
         self.counts["exception_groups"] = self.scalar("SELECT COUNT(*) FROM grp WHERE status = 'exception'")
         for side in sides:
             tk = f"k_{side}"
             self.sql(
                 "INSERT INTO reconciliation_matchlink (match_id, ticket_id, line_id, side)"
-                f" SELECT m.id, rt.tid, NULL, %s FROM rt JOIN reconciliation_match m"
-                f"   ON m.run_id = %s AND m.side = %s AND m.key = rt.{tk} WHERE rt.{tk} IS NOT NULL",
-                [side, run_id, side])
-        # Line links: the key lives on the line rows of each side, reloaded per side into rl; keep them
-        # in one table so both sides' links are written here.
+                f" SELECT g.mid, rt.tid, NULL, %s FROM rt JOIN gid g ON g.side = %s AND g.k = rt.{tk}"
+                f" WHERE rt.{tk} IS NOT NULL", [side, side])
         self.sql(
             "INSERT INTO reconciliation_matchlink (match_id, ticket_id, line_id, side)"
-            " SELECT m.id, NULL, lk.lid, lk.side FROM lk JOIN reconciliation_match m"
-            "   ON m.run_id = %s AND m.side = lk.side AND m.key = lk.k", [run_id])
-        self.sql(
-            "UPDATE reconciliation_statementline SET status = 'matched' WHERE id IN"
-            " (SELECT lk.lid FROM lk JOIN grp g ON g.side = lk.side AND g.k = lk.k AND g.status = 'matched')")
-        self.sql(
-            "UPDATE reconciliation_statementline SET status = 'exception' WHERE id IN"
-            " (SELECT lk.lid FROM lk JOIN grp g ON g.side = lk.side AND g.k = lk.k AND g.status = 'exception')"
-            " OR id IN (SELECT lid FROM exc WHERE lid IS NOT NULL)")
-        self.sql("UPDATE reconciliation_statementline SET status = 'ignored' WHERE id IN (SELECT lid FROM lk"
-                 " WHERE k = 'i')")
+            " SELECT g.mid, NULL, lk.lid, lk.side FROM lk JOIN gid g ON g.side = lk.side AND g.k = lk.k")
+        self.sql("CREATE TEMP TABLE lst AS SELECT lk.lid, CASE WHEN lk.k = 'i' THEN 'ignored' ELSE g.status END"
+                 " AS status FROM lk LEFT JOIN grp g ON g.side = lk.side AND g.k = lk.k")
+        self.sql("UPDATE lst SET status = 'exception' WHERE lid IN (SELECT lid FROM exc WHERE lid IS NOT NULL)")
+        self.sql("INSERT INTO lst (lid, status) SELECT DISTINCT lid, 'exception' FROM exc WHERE lid IS NOT NULL"
+                 " AND lid NOT IN (SELECT lid FROM lst)")
+        self.analyze("lst")
+        self.sql("UPDATE reconciliation_statementline SET status = lst.status FROM lst"
+                 " WHERE reconciliation_statementline.id = lst.lid AND lst.status IS NOT NULL")
         self.write_exceptions(now)
 
     def write_exceptions(self, now) -> None:

@@ -189,7 +189,6 @@ class Match(models.Model):
 
     class Meta:
         verbose_name_plural = "matches"
-        indexes = [models.Index(fields=["run", "side", "key"], name="recon_match_run_key")]
 
     def __str__(self) -> str:
         return f"{self.side} {self.pass_name} {self.key}"

@@ -28,9 +28,9 @@ def parse(data: bytes, **options):
         return row[i].strip() if i is not None and i < len(row) else ""
 
     def parse_row(line_no, row):
-        if not any(cell.strip() for cell in row):
-            return None
         if len(row) != len(header):
+            if not row or not any(cell.strip() for cell in row):
+                return None
             raise LineError(f"expected {len(header)} columns, found {len(row)}")
         cur = currency(get(row, "Gross Currency"))
         kind = get(row, "Type")

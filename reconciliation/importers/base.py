@@ -9,6 +9,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from refunds.money import ISO_CURRENCIES, currency_exponent
 
@@ -46,7 +47,16 @@ def currency(value: str) -> str:
 def minor(value: str, cur: str, *, required: bool = True) -> int:
     """Decimal text (e.g. "-12.50", "1,234.00") → integer minor units; more decimals than the currency has
     is an error, never rounded."""
-    text = (value or "").strip().replace(",", "").replace("\t", "")
+    text = (value or "").strip()
+    exponent = currency_exponent(cur)
+    # Fast path for plain "-123.45" (the bulk of every statement); anything else goes through Decimal.
+    digits = text[1:] if text[:1] == "-" else text
+    whole, dot, frac = digits.partition(".")
+    if whole.isdigit() and (not dot or (frac.isdigit() and len(frac) <= exponent)) and whole.isascii() \
+            and frac.isascii():
+        number = int(whole) * 10**exponent + (int(frac) * 10 ** (exponent - len(frac)) if frac else 0)
+        return -number if text[:1] == "-" else number
+    text = text.replace(",", "").replace("\t", "")
     if not text:
         if required:
             raise LineError("amount is empty")
@@ -57,7 +67,7 @@ def minor(value: str, cur: str, *, required: bool = True) -> int:
         raise LineError(f"amount {value!r} is not a number")
     if not amount.is_finite():
         raise LineError(f"amount {value!r} is not a number")
-    scaled = amount.scaleb(currency_exponent(cur))
+    scaled = amount.scaleb(exponent)
     if scaled != scaled.to_integral_value():
         raise LineError(f"amount {value!r} has more decimals than {cur} allows")
     return int(scaled)
@@ -76,7 +86,12 @@ _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y
 
 def when(value: str, fmt: str = "") -> datetime:
     """A timestamp; naive values are taken as UTC (statement files are exported in UTC or say so)."""
-    text = (value or "").strip().replace("\t", "")
+    return _when((value or "").strip().replace("\t", ""), fmt)
+
+
+@lru_cache(maxsize=65536)
+def _when(text: str, fmt: str) -> datetime:
+    value = text
     if not text:
         raise LineError("date is empty")
     parsed = None

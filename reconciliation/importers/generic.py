@@ -41,9 +41,9 @@ def parse(data: bytes, *, mapping=None, **options):
         return integer(text) if mapping.amounts_in_minor_units else minor(text, cur)
 
     def parse_row(line_no, row):
-        if not any(cell.strip() for cell in row):
-            return None
         if len(row) != len(header):
+            if not row or not any(cell.strip() for cell in row):
+                return None
             raise LineError(f"expected {len(header)} columns, found {len(row)}")
         cur = currency(get(row, "currency") or mapping.default_currency)
         raw_type = get(row, "type")

@@ -5,7 +5,7 @@ Columns used: id, type, source, amount, fee, net, currency, created, payment_int
 (shown positive, so it is subtracted).
 """
 
-from .base import RowStream, csv_rows, currency, header_index, minor, run_rows, when
+from .base import LineError, ParsedLine, RowStream, csv_rows, currency, decode, header_index, minor, run_rows, when
 
 TYPES = {
     "refund": "refund", "payment_refund": "refund",
@@ -17,8 +17,6 @@ REQUIRED = ["id", "type", "amount", "fee", "currency", "created"]
 
 
 def parse(data: bytes, **options):
-    from .base import decode
-
     rows = csv_rows(decode(data, "utf-8-sig"))
     first = next(rows, None)
     if first is None:
@@ -31,11 +29,9 @@ def parse(data: bytes, **options):
         return row[i].strip() if i is not None and i < len(row) else ""
 
     def parse_row(line_no, row):
-        if not any(cell.strip() for cell in row):
-            return None
         if len(row) != len(header):
-            from .base import LineError
-
+            if not row or not any(cell.strip() for cell in row):
+                return None
             raise LineError(f"expected {len(header)} columns, found {len(row)}")
         cur = currency(get(row, "currency"))
         return _line(line_no, row, header, get, cur)
@@ -44,8 +40,6 @@ def parse(data: bytes, **options):
 
 
 def _line(line_no, row, header, get, cur):
-    from .base import ParsedLine
-
     line_type = TYPES.get(get(row, "type"), "other")
     return ParsedLine(
         line_no=line_no, external_id=get(row, "id"), line_type=line_type,
