@@ -297,7 +297,8 @@ class Engine:
         self.sql(
             "INSERT INTO exc (type, dkey, tid, lid, chan, cur, expected, actual, detail)"
             f" SELECT %s, %s || CAST(rt.tid AS VARCHAR(30)), rt.tid, NULL, rt.chan, rt.cur, rt.amt, NULL, ''"
-            f" FROM rt JOIN cfg c ON c.chan = rt.chan WHERE rt.{flag} = 0 AND rt.{tk} IS NULL AND rt.ts < c.{cut}",
+            f" FROM rt JOIN cfg c ON c.chan = rt.chan WHERE rt.{flag} = 0 AND rt.{tk} IS NULL AND rt.ts < c.{cut}"
+            " AND rt.tid NOT IN (SELECT tid FROM cand)",  # a proposed pair waits for finance's decision
             [missing, f"{missing}:t"])
         self.counts[missing] = self.counts.get(missing, 0) + self.cursor.rowcount
         self.counts[f"pending_{side}"] = self.scalar(
@@ -314,7 +315,8 @@ class Engine:
             "INSERT INTO exc (type, dkey, tid, lid, chan, cur, expected, actual, detail)"
             " SELECT CASE WHEN" + known + " THEN 'duplicate' ELSE %s END,"
             " CASE WHEN" + known + " THEN 'duplicate:l' ELSE %s END || CAST(rl.lid AS VARCHAR(30)),"
-            " NULL, rl.lid, NULL, rl.cur, NULL, rl.amt, %s FROM rl WHERE rl.k IS NULL AND rl.ltype = 'refund'",
+            " NULL, rl.lid, NULL, rl.cur, NULL, rl.amt, %s FROM rl WHERE rl.k IS NULL AND rl.ltype = 'refund'"
+            " AND rl.lid NOT IN (SELECT lid FROM cand)",
             [unexpected, f"{unexpected}:l", side])
 
     def special_lines(self) -> None:
