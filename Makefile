@@ -24,7 +24,7 @@ run: install
 	  $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(VENV)/bin/pytest
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -82,3 +82,32 @@ def install_all(get_model) -> None:
     install_raci(get_model)
     install_channels(get_model)
     install_default_policy(get_model)
+
+
+# Django model permissions per role for the admin site (ticket powers come from RACI, not from these).
+_VIEW_ALL = ["view_refundticket", "view_payment", "view_dispute", "view_transitionlog", "view_approval", "view_hold",
+             "view_payoutattempt", "view_channel", "view_policy", "view_raciEntry", "view_partner"]
+_CONFIGURE = ["add_channel", "change_channel", "add_policy", "change_policy", "change_raciEntry", "add_raciEntry",
+              "delete_raciEntry", "add_partner", "change_partner", "add_dispute", "change_dispute",
+              "view_user", "add_user", "change_user", "view_group"]
+ROLE_PERMISSIONS = {
+    Role.AGENT: _VIEW_ALL,
+    Role.REVIEWER: _VIEW_ALL,
+    Role.OPS_LEAD: _VIEW_ALL + ["change_policy", "add_policy"],
+    Role.FINANCE: _VIEW_ALL + ["add_dispute", "change_dispute"],
+    Role.FINANCE_LEAD: _VIEW_ALL + ["add_dispute", "change_dispute"],
+    Role.RISK: _VIEW_ALL,
+    Role.ADMIN: _VIEW_ALL + _CONFIGURE,
+}
+
+
+def install_role_permissions(get_model, extra: dict[str, list[str]] | None = None) -> None:
+    """Give each role group its admin permissions (run after migrate, when permissions exist)."""
+    Group = get_model("auth", "Group")
+    Permission = get_model("auth", "Permission")
+    wanted = {role: [p.lower() for p in perms] for role, perms in ROLE_PERMISSIONS.items()}
+    for role, perms in (extra or {}).items():
+        wanted.setdefault(role, []).extend(p.lower() for p in perms)
+    for role, codenames in wanted.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.add(*Permission.objects.filter(codename__in=codenames))

@@ -5,6 +5,8 @@ back request never starts one. Embedded mode runs the job in-process right away 
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from django.conf import settings
@@ -19,6 +21,9 @@ def _resolve(func):
 
 def enqueue(queue: str, func, *args, **kwargs):
     """Run `func(*args, **kwargs)` as a job on `queue`. `func` may be a dotted path."""
+    if _paused.get():
+        logger.debug("job %s not enqueued (jobs paused)", func)
+        return None
     if settings.JOBS_INLINE:
         try:
             return _resolve(func)(*args, **kwargs)
@@ -38,3 +43,17 @@ def enqueue_at(when: datetime, queue: str, func, *args, **kwargs):
     import django_rq
 
     return django_rq.get_queue(queue).enqueue_at(when, func, *args, **kwargs)
+
+
+_paused: ContextVar[bool] = ContextVar("refundloop_jobs_paused", default=False)
+
+
+@contextmanager
+def jobs_paused():
+    """While active (in this thread/context only), `enqueue` drops jobs; the sweeper and periodic
+    passes pick such work up later. seed_demo uses it to leave tickets "waiting in the queue"."""
+    token = _paused.set(True)
+    try:
+        yield
+    finally:
+        _paused.reset(token)

@@ -195,4 +195,8 @@ LOGGING = {
 REFUNDLOOP = {
     # Tickets stuck in approved/processing longer than this are re-enqueued by the sweeper.
     "SWEEPER_STUCK_AFTER_SECONDS": int(os.environ.get("SWEEPER_STUCK_AFTER_SECONDS", "600")),
+    # Functions `manage.py run_periodic` runs each pass (RQ's scheduler runs them in production).
+    "PERIODIC_TASKS": [],
+    # Extra demo data loaders called by `manage.py seed_demo` after the core demo data.
+    "DEMO_SEEDERS": [],
 }

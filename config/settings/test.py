@@ -9,3 +9,6 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 SECURE_SSL_REDIRECT = False
+# Tests serve static files through the finders; there is no collectstatic output.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
