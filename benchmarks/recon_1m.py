@@ -37,14 +37,21 @@ def _create_database(url: str) -> None:
 
 
 def _setup_django():
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
+    from django.conf import settings
+
+    if not settings.configured:
+        # A dedicated database: BENCH_DATABASE_URL (make bench), else DATABASE_URL if it names a bench
+        # database, else refundloop_bench8. The benchmark resets its own tables there.
+        current = os.environ.get("DATABASE_URL", "")
+        os.environ["DATABASE_URL"] = (os.environ.get("BENCH_DATABASE_URL")
+                                      or (current if "bench" in current else DEFAULT_DB))
     if os.environ["DATABASE_URL"].startswith("postgres"):
         _create_database(os.environ["DATABASE_URL"])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     import django
-    from django.conf import settings
+    from django.apps import apps
 
-    if not settings.configured or not hasattr(django, "apps") or not django.apps.apps.ready:
+    if not apps.ready:
         django.setup()
 
 
