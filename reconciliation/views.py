@@ -61,6 +61,9 @@ def dashboard(request):
 @require_http_methods(["GET", "POST"])
 def imports(request):
     form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and request.POST.get("simulate"):
+        _require_writer(request)
+        return _simulate(request)
     if request.method == "POST":
         _require_writer(request)
         if form.is_valid():
@@ -83,8 +86,34 @@ def imports(request):
         shown = StatementImport.objects.filter(pk=int(request.GET["show"])).first()
     page = Paginator(StatementImport.objects.select_related("channel", "uploaded_by"), 25).get_page(
         request.GET.get("page"))
+    from refunds.models import Channel
+
     return render(request, "finance/imports.html", {"form": form, "page": page, "shown": shown,
-                                                     "can_write": _can_write(request)})
+                                                     "can_write": _can_write(request),
+                                                     "channels": Channel.objects.values_list("code", flat=True)})
+
+
+def _simulate(request):
+    """Embedded/demo mode: fetch "today's file" from the simulated gateway (or the ledger export)."""
+    from refunds.models import Channel
+
+    from .demo import simulate_day, simulate_ledger
+
+    code = request.POST["simulate"]
+    if code == "ledger":
+        record = simulate_ledger(user=request.user)
+    else:
+        channel = Channel.objects.filter(code=code).first()
+        if channel is None:
+            messages.error(request, _("Unknown channel."))
+            return redirect("finance:imports")
+        record, _injected = simulate_day(channel, user=request.user)
+    if record.status == "imported":
+        messages.success(request, _("Imported %(n)s lines (%(d)s already known).")
+                         % {"n": record.imported_count, "d": record.duplicate_count})
+    else:
+        messages.error(request, _("Refused: nothing was imported. See the errors below."))
+    return redirect(f"{reverse('finance:imports')}?show={record.pk}")
 
 
 @screen("finance:runs")

@@ -112,3 +112,31 @@ def test_adjust_needs_a_correction_reference(client, make_user):
     client.post(url, {"action": "resolve", "resolution": "adjusted", "note": "booked", "correction_ref": "JE-77"})
     exc.refresh_from_db()
     assert exc.status == "resolved" and exc.correction_ref == "JE-77"
+
+
+def test_demo_seed_is_idempotent_and_simulate_button_imports(client, make_user):
+    import io
+
+    from reconciliation.demo import seed
+
+    for i in range(4):
+        refunded(f"{11 + i}.00", paid_days_ago=20)
+    out = io.StringIO()
+    seed(out)
+    assert "Reconciliation run" in out.getvalue()
+    assert ReconException.objects.exists()
+    seed(out)
+    assert "exist already" in out.getvalue()
+    client.force_login(make_user("finance"))
+    response = client.post(reverse("finance:imports"), {"simulate": "paypal"}, follow=True)
+    assert response.status_code == 200
+
+
+def test_column_mapping_admin_shows_the_data_map(client, make_user):
+    from reconciliation.models import ColumnMapping
+
+    admin = make_user("admin", is_superuser=True)
+    mapping = ColumnMapping.objects.create(name="m", source="s", columns={"gross": "Amt"})
+    client.force_login(admin)
+    body = client.get(reverse("admin:reconciliation_columnmapping_change", args=[mapping.pk])).content.decode()
+    assert "<th>gross</th><td>Amt</td>" in body
