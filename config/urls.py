@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import health
 
@@ -15,4 +16,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("finance/", include("reconciliation.urls")),
+    path("api/v1/", include("refunds.api.urls")),
+    path("api/v1/", include("reconciliation.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+# Keep last: unknown /api/v1/ paths answer problem+json 404 (routes added above still win).
+urlpatterns.append(path("api/v1/", include("refunds.api.urls_fallback")))

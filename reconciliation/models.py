@@ -103,7 +103,12 @@ class LineStatus(models.TextChoices):
 class StatementLine(models.Model):
     """A normalised line of a statement or ledger export (gross + fee = net, minor units, signed)."""
 
-    statement_import = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="lines")
+    # No database-level FK constraints on the bulk tables (lines, matches, links): PostgreSQL checks
+    # deferred FKs one row at a time at COMMIT, which costs more than the whole million-line COPY. The
+    # rows are only written by the import service and the engine, from ids they just read in the same
+    # transaction; Django still enforces on_delete=PROTECT.
+    statement_import = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="lines",
+                                         db_constraint=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     source = models.CharField(max_length=50)
     line_no = models.PositiveIntegerField()
@@ -177,7 +182,8 @@ class MatchStatus(models.TextChoices):
 class Match(models.Model):
     """Tickets and lines of one side (statement or ledger) that belong together: 1-1, 1-n or n-1."""
 
-    run = models.ForeignKey(MatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches")
+    run = models.ForeignKey(MatchRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches",
+                            db_constraint=False)
     side = models.CharField(max_length=10, choices=Kind.choices)
     pass_name = models.CharField(max_length=20)
     key = models.CharField(max_length=250)
@@ -195,10 +201,11 @@ class Match(models.Model):
 
 
 class MatchLink(models.Model):
-    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="links")
+    match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="links", db_constraint=False)
     ticket = models.ForeignKey("refunds.RefundTicket", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="recon_links", db_index=False)
-    line = models.ForeignKey(StatementLine, null=True, blank=True, on_delete=models.PROTECT, related_name="links")
+                               related_name="recon_links", db_index=False, db_constraint=False)
+    line = models.ForeignKey(StatementLine, null=True, blank=True, on_delete=models.PROTECT, related_name="links",
+                             db_constraint=False)
     side = models.CharField(max_length=10, choices=Kind.choices)
 
     class Meta:

@@ -268,3 +268,4 @@ class TransitionLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+from refunds import admin_api  # noqa: E402, F401

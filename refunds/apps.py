@@ -16,3 +16,7 @@ class RefundsConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_install_permissions, sender=self, dispatch_uid="refunds_role_permissions")
+        from refunds.services.webhooks import on_ticket_transitioned
+        from refunds.signals import ticket_transitioned
+
+        ticket_transitioned.connect(on_ticket_transitioned, dispatch_uid="refunds.partner_webhooks")

@@ -1,11 +1,32 @@
 """The ticket FilterSet shared by the ops queues and the API list (one set of filter rules)."""
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django_filters.fields import IsoDateTimeField
 
 from refunds.lifecycle import State
 from refunds.models import Channel, Policy, RefundTicket
 from refunds.models.tickets import SlaStatus
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with any offset, normalised to UTC (PostgreSQL refuses offsets beyond ±15:59)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            raise ValidationError("Enter a date/time within the supported range.", code="invalid")
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class TicketFilter(django_filters.FilterSet):
@@ -19,8 +40,8 @@ class TicketFilter(django_filters.FilterSet):
     sla_status = django_filters.ChoiceFilter(choices=SlaStatus.choices)
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     order_ref = django_filters.CharFilter(field_name="payment__order_ref")
     payment_ref = django_filters.CharFilter(field_name="payment__payment_ref")
     q = django_filters.CharFilter(method="search", label="Search")

@@ -155,14 +155,41 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "refunds@refundloop.lo
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Partner API (refunds/api): bearer API keys, JSON only, every error as problem+json.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["refunds.api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["refunds.api.authentication.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["refunds.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "refunds.api.pagination.ApiCursorPagination",
+    "EXCEPTION_HANDLER": "refunds.api.exception_handlers.problem_exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Refundloop API",
+    "DESCRIPTION": "Partner REST API v1: payments, refunds, events, transitions, webhooks. See docs/api.md.",
     "VERSION": "1.0.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"TransitionNameEnum": "refunds.api.serializers.TRANSITION_NAMES"},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Partner API: per-key throttle ("N/second|minute|hour|day"; empty disables), idempotency retention,
+# outbound webhook retries (backoff doubles from the base) and auto-disable after consecutive failures.
+API_THROTTLE_RATE = os.environ.get("API_THROTTLE_RATE", "6000/minute")
+IDEMPOTENCY_KEEP_HOURS = int(os.environ.get("IDEMPOTENCY_KEEP_HOURS", "48"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_BACKOFF_BASE_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_BASE_SECONDS", "30"))
+WEBHOOK_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOK_DISABLE_AFTER_FAILURES", "20"))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Allow webhook URLs on loopback/private networks (SSRF guard off): embedded mode and tests only.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 
 # --- Security ---------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -179,7 +206,10 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     # Health checks come from load balancers over plain HTTP.
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    # Machine clients (the partner API) are not redirected: a redirect cannot protect a key that was
+    # already sent in the clear, and API clients rarely follow redirects of POSTs anyway. Terminate TLS
+    # in front (SECURE_PROXY_SSL_HEADER) and refuse plain HTTP there.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^api/"]
 
 # --- Logging: no PII; jobs and requests log ids and references only ----------------------------------
 LOGGING = {
@@ -196,7 +226,10 @@ REFUNDLOOP = {
     # Tickets stuck in approved/processing longer than this are re-enqueued by the sweeper.
     "SWEEPER_STUCK_AFTER_SECONDS": int(os.environ.get("SWEEPER_STUCK_AFTER_SECONDS", "600")),
     # Functions `manage.py run_periodic` runs each pass (RQ's scheduler runs them in production).
-    "PERIODIC_TASKS": [],
+    "PERIODIC_TASKS": [
+        "refunds.services.webhooks.retry_due",  # partner webhook retries whose backoff has elapsed
+        "refunds.api.idempotency.purge_expired",  # Idempotency-Key records older than IDEMPOTENCY_KEEP_HOURS
+    ],
     # Extra demo data loaders called by `manage.py seed_demo` after the core demo data.
     "DEMO_SEEDERS": [],
 }
