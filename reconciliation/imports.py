@@ -85,7 +85,8 @@ def import_file(*, data: bytes, format: str, kind: str | None = None, filename: 
             record.line_count = stream.count
             record.imported_count = inserted
             record.duplicate_count = stream.count - inserted
-            record.save(update_fields=["line_count", "imported_count", "duplicate_count"])
+            record.columns = stream.header
+            record.save(update_fields=["line_count", "imported_count", "duplicate_count", "columns"])
     except _Refused as refused:
         record.pk = None
         return refuse(refused.errors)

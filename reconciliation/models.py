@@ -69,6 +69,7 @@ class StatementImport(models.Model):
     imported_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0, help_text=_("Lines already imported (ignored)."))
     errors = models.JSONField(default=list, blank=True)
+    columns = models.JSONField(default=list, blank=True, help_text=_("The file's header; raw rows follow it."))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -122,7 +123,7 @@ class StatementLine(models.Model):
     net = models.BigIntegerField()
     currency = models.CharField(max_length=3)
     booked_at = models.DateTimeField()
-    raw = models.JSONField(default=dict)
+    raw = models.JSONField(default=list, help_text=_("The row's cells as in the file (see the import's columns)."))
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.UNMATCHED)
 
     class Meta:
@@ -135,6 +136,12 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+    @property
+    def raw_pairs(self) -> list[tuple[str, str]]:
+        """(column, value) pairs of the raw row, for display."""
+        columns = self.statement_import.columns or []
+        return [(columns[i] if i < len(columns) else str(i + 1), value) for i, value in enumerate(self.raw or [])]
 
 
 class RunStatus(models.TextChoices):

@@ -45,7 +45,7 @@ def parse(data: bytes, **options):
             line_type=line_type, gross=gross, fee=fee, currency=cur, booked_at=when(get(row, "Creation Date")),
             reference=get(row, "Modification Merchant Reference"),
             gateway_refund_id=mod_ref if line_type in ("refund", "reversal") else "",
-            payment_ref=get(row, "Psp Reference"), raw=dict(zip(header, row, strict=False)),
+            payment_ref=get(row, "Psp Reference"), raw=row,
         )
 
-    return run_rows(rows, parse_row)
+    return run_rows(rows, parse_row, header=header)

@@ -39,12 +39,13 @@ def parse(data: bytes, **options):
             reference=get(row, "商户订单号"),
             gateway_refund_id=get(row, "业务流水号") if line_type in ("refund", "reversal") else "",
             payment_ref=get(row, "备注") if "备注" in state["col"] else "",
-            raw=dict(zip(state["header"], [c.strip() for c in row], strict=False)),
+            raw=[c.strip() for c in row],
         )
 
     missing_header = "no header row found"
     return run_rows(csv_rows(text), parse_row,
-                    on_end=lambda: None if state["col"] is not None else missing_header)
+                    on_end=lambda: None if state["col"] is not None else missing_header,
+                    header=lambda: state["header"] or [])
 
 
 def _cst(value: str):

@@ -30,7 +30,7 @@ class ParsedLine:
     reference: str = ""
     gateway_refund_id: str = ""
     payment_ref: str = ""
-    raw: dict = field(default_factory=dict)
+    raw: list = field(default_factory=list)  # the row's cells, in the order of the file's header
 
     @property
     def net(self) -> int:
@@ -149,10 +149,17 @@ class RowStream:
 
     MAX_ERRORS = 200
 
-    def __init__(self, rows=(), parse_row=None, *, errors=None, on_end=None):
+    def __init__(self, rows=(), parse_row=None, *, errors=None, on_end=None, header=None):
         self.rows, self.parse_row, self.on_end = rows, parse_row, on_end
+        self._header = header
         self.errors: list[dict] = list(errors or [])
         self.count = 0
+
+    @property
+    def header(self) -> list[str]:
+        """Column names of the file (each line's raw cells are stored in this order)."""
+        value = self._header() if callable(self._header) else self._header
+        return [str(h) for h in (value or [])]
 
     @classmethod
     def failed(cls, line: int, message: str) -> "RowStream":
@@ -189,8 +196,8 @@ class RowStream:
                 self._error(1, problem)
 
 
-def run_rows(rows, parse_row, on_end=None) -> RowStream:
-    return RowStream(rows, parse_row, on_end=on_end)
+def run_rows(rows, parse_row, on_end=None, header=None) -> RowStream:
+    return RowStream(rows, parse_row, on_end=on_end, header=header)
 
 
 def header_index(header: list[str], required: list[str], line_no: int = 1) -> dict[str, int]:

@@ -57,7 +57,7 @@ def parse(data: bytes, *, mapping=None, **options):
             line_no=line_no, external_id=get(row, "external_id"), line_type=line_type, gross=gross, fee=fee,
             currency=cur, booked_at=when(get(row, "booked_at"), mapping.date_format),
             reference=get(row, "reference"), gateway_refund_id=get(row, "gateway_refund_id"),
-            payment_ref=get(row, "payment_ref"), raw=dict(zip(header, row, strict=False)),
+            payment_ref=get(row, "payment_ref"), raw=row,
         )
 
-    return run_rows(rows, parse_row)
+    return run_rows(rows, parse_row, header=header)

@@ -37,7 +37,7 @@ def parse(data: bytes, **options):
             line_no=line_no, external_id=get(row, "entry_id"), line_type=line_type, gross=gross, fee=0,
             currency=cur, booked_at=when(get(row, "booked_at")), reference=get(row, "reference"),
             gateway_refund_id=get(row, "gateway_refund_id"), payment_ref=get(row, "payment_ref"),
-            raw=dict(zip(header, row, strict=False)),
+            raw=row,
         )
 
-    return run_rows(rows, parse_row)
+    return run_rows(rows, parse_row, header=header)

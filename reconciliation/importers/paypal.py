@@ -58,9 +58,10 @@ def parse(data: bytes, **options):
             currency=cur, booked_at=when(get(row, "Transaction Initiation Date").replace(" +0000", "")),
             reference=get(row, "Invoice ID"),
             gateway_refund_id=get(row, "Transaction ID") if line_type in ("refund", "reversal") else "",
-            payment_ref=get(row, "PayPal Reference ID"), raw=dict(zip(state["header"], row, strict=False)),
+            payment_ref=get(row, "PayPal Reference ID"), raw=row,
         )
 
     missing_header = "no column header (CH) row found"
     return run_rows(csv_rows(decode(data, "utf-8-sig")), parse_row,
-                    on_end=lambda: None if state["col"] is not None else missing_header)
+                    on_end=lambda: None if state["col"] is not None else missing_header,
+                    header=lambda: state["header"] or [])

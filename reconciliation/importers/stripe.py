@@ -36,7 +36,7 @@ def parse(data: bytes, **options):
         cur = currency(get(row, "currency"))
         return _line(line_no, row, header, get, cur)
 
-    return run_rows(rows, parse_row)
+    return run_rows(rows, parse_row, header=header)
 
 
 def _line(line_no, row, header, get, cur):
@@ -47,5 +47,5 @@ def _line(line_no, row, header, get, cur):
         currency=cur, booked_at=when(get(row, "created")),
         reference=get(row, "refund_reference"),
         gateway_refund_id=get(row, "source") if line_type in ("refund", "reversal") else "",
-        payment_ref=get(row, "payment_intent"), raw=dict(zip(header, row, strict=False)),
+        payment_ref=get(row, "payment_intent"), raw=row,
     )

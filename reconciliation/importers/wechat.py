@@ -46,19 +46,20 @@ def parse(data: bytes, **options):
                 gross=-abs(minor(get(row, "退款金额"), cur)), fee=-fee if fee > 0 else abs(fee), currency=cur,
                 booked_at=_cst(get(row, "交易时间")), reference=get(row, "商户退款单号"),
                 gateway_refund_id=refund_id, payment_ref=get(row, "微信订单号"),
-                raw=dict(zip(state["header"], [_clean(c) for c in row], strict=False)),
+                raw=[_clean(c) for c in row],
             )
         return ParsedLine(
             line_no=line_no, external_id=f"pay:{get(row, '微信订单号')}", line_type="other",
             gross=minor(get(row, "应结订单金额"), cur), fee=-abs(fee), currency=cur,
             booked_at=_cst(get(row, "交易时间")), reference=get(row, "商户订单号"),
             payment_ref=get(row, "微信订单号"),
-            raw=dict(zip(state["header"], [_clean(c) for c in row], strict=False)),
+            raw=[_clean(c) for c in row],
         )
 
     missing_header = "no header row found"
     return run_rows(csv_rows(text), parse_row,
-                    on_end=lambda: None if state["col"] is not None else missing_header)
+                    on_end=lambda: None if state["col"] is not None else missing_header,
+                    header=lambda: state["header"] or [])
 
 
 def _cst(value: str):

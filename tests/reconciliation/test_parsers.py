@@ -33,7 +33,7 @@ def test_stripe_balance_transactions():
     assert (charge.line_type, charge.gross, charge.fee, charge.net) == ("other", 10000, -320, 9680)
     assert failure.line_type == "reversal" and failure.gross == 2050
     assert yen.gross == -1000 and yen.currency == "JPY"
-    assert refund.raw["id"] == "txn_1"
+    assert refund.raw[0] == "txn_1"
 
 
 def test_adyen_settlement_details():
