@@ -8,14 +8,18 @@ whole transaction back and the import is recorded as refused with its line-numbe
 
 import hashlib
 import json
+import logging
+import time
 from itertools import islice
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
+from . import pgtuning
 from .importers import FORMATS, LineError
 from .models import ColumnMapping, ImportStatus, LineStatus, LineType, StatementImport, StatementLine
 
+logger = logging.getLogger(__name__)
 MATCHABLE_TYPES = {LineType.REFUND, LineType.REVERSAL, LineType.CHARGEBACK}
 COLUMNS = ("statement_import_id", "kind", "source", "line_no", "external_id", "reference", "gateway_refund_id",
            "payment_ref", "line_type", "gross", "fee", "net", "currency", "booked_at", "raw", "status")
@@ -126,6 +130,7 @@ def _load(record, stream) -> int:
 def _load_postgres(record, stream) -> int:
     cols = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
+        pgtuning.tune(cursor)
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS recon_stage (statement_import_id bigint, kind varchar(10),"
             " source varchar(50), line_no integer, external_id varchar(100), reference varchar(100),"
@@ -133,15 +138,19 @@ def _load_postgres(record, stream) -> int:
             " fee bigint, net bigint, currency varchar(3), booked_at timestamptz, raw jsonb, status varchar(10))"
             " ON COMMIT DELETE ROWS")
         cursor.execute("TRUNCATE recon_stage")
+        started = time.perf_counter()
         with cursor.cursor.copy(f"COPY recon_stage ({cols}) FROM STDIN") as copy:  # noqa: S608
             for line in stream:
                 if not stream.errors:
                     copy.write_row(_values(record, line))
         if stream.errors:
             return 0
+        logger.debug("parse + COPY into staging: %.2fs", time.perf_counter() - started)
+        started = time.perf_counter()
         cursor.execute(
             f"INSERT INTO reconciliation_statementline ({cols}) SELECT {cols} FROM recon_stage"  # noqa: S608
             " ON CONFLICT (source, external_id) DO NOTHING")
         inserted = cursor.rowcount
+        logger.debug("staging → statement lines: %.2fs", time.perf_counter() - started)
         cursor.execute("TRUNCATE recon_stage")
     return inserted

@@ -32,6 +32,7 @@ from django.utils import timezone
 from refunds.actors import system_user
 from refunds.money import _EXPONENT_EXCEPTIONS
 
+from . import pgtuning
 from .models import Kind, MatchRun, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -100,21 +101,20 @@ class Engine:
     def execute(self) -> Outcome:
         with connection.cursor() as cursor:
             self.cursor = cursor
+            pgtuning.tune(cursor)
             self.drop()
-            if connection.vendor == "postgresql":
-                # Hash joins and hash aggregates over a million rows instead of disk sorts.
-                self.sql("SET work_mem = '256MB'")
-                self.sql("SET jit = off")  # compiling these one-off plans costs more than it saves
-                if os.environ.get("RECON_EXPLAIN"):
-                    self.sql("LOAD 'auto_explain'")
-                    self.sql("SET auto_explain.log_min_duration = 300")
-                    self.sql("SET auto_explain.log_analyze = on")
+            if connection.vendor == "postgresql" and os.environ.get("RECON_EXPLAIN"):
+                self.sql("LOAD 'auto_explain'")
+                self.sql("SET auto_explain.log_min_duration = 300")
+                self.sql("SET auto_explain.log_analyze = on")
             try:
                 self.load_config()
                 self.load_tickets()
                 sides = [Kind.STATEMENT] + ([Kind.LEDGER] if self.run.three_way else [])
                 lines_total = self.scalar(
-                    "SELECT COUNT(*) FROM reconciliation_statementline WHERE status = 'unmatched' AND kind IN ("
+                    "SELECT COUNT(*) FROM reconciliation_statementline WHERE status = 'unmatched' AND NOT EXISTS"
+                    " (SELECT 1 FROM reconciliation_matchlink ml WHERE ml.line_id = reconciliation_statementline.id)"
+                    " AND kind IN ("
                     + ", ".join(f"'{s}'" for s in sides) + ")")
                 tickets = self.scalar("SELECT COUNT(*) FROM rt")
                 self.run.rows_total = lines_total + tickets * len(sides)
@@ -134,9 +134,7 @@ class Engine:
                 reconcile_ids = self.ready_tickets(sides)
             finally:
                 self.drop()
-                if connection.vendor == "postgresql":
-                    self.sql("RESET work_mem")
-                    self.sql("RESET jit")
+                pgtuning.reset(cursor)
         return Outcome(counts=self.counts, reconcile_ids=reconcile_ids)
 
     def load_config(self) -> None:
@@ -192,7 +190,8 @@ class Engine:
             " l.payment_ref AS pref, CASE WHEN l.line_type = 'refund' THEN -l.gross ELSE l.gross END AS amt,"
             " l.fee AS fee, l.currency AS cur, " + _epoch("l.booked_at") + " AS ts, l.line_type AS ltype,"
             " CAST(NULL AS VARCHAR(250)) AS k"
-            " FROM reconciliation_statementline l WHERE l.kind = %s AND l.status = 'unmatched'" + scope, params)
+            " FROM reconciliation_statementline l WHERE l.kind = %s AND l.status = 'unmatched'"
+            " AND NOT EXISTS (SELECT 1 FROM reconciliation_matchlink ml WHERE ml.line_id = l.id)" + scope, params)
         if connection.vendor == "postgresql":
             self.sql("ANALYZE rl")
 
@@ -385,8 +384,10 @@ class Engine:
         self.sql("INSERT INTO lst (lid, status) SELECT DISTINCT lid, 'exception' FROM exc WHERE lid IS NOT NULL"
                  " AND lid NOT IN (SELECT lid FROM lst)")
         self.analyze("lst")
+        # Matched lines are not rewritten (their MatchLink says so): rewriting a million wide rows costs
+        # more than the whole match. Only exceptions and ignored lines get a status.
         self.sql("UPDATE reconciliation_statementline SET status = lst.status FROM lst"
-                 " WHERE reconciliation_statementline.id = lst.lid AND lst.status IS NOT NULL")
+                 " WHERE reconciliation_statementline.id = lst.lid AND lst.status IN ('exception', 'ignored')")
         self.write_exceptions(now)
 
     def write_exceptions(self, now) -> None:
@@ -437,6 +438,7 @@ class Engine:
             "EXISTS (SELECT 1 FROM reconciliation_matchlink ml JOIN reconciliation_match m ON m.id = ml.match_id"
             f" WHERE ml.ticket_id = rt.tid AND ml.side = '{side}' AND m.status IN ('matched', 'manual'))"
             for side in sides)
+        self.analyze("rt")
         self.cursor.execute(
             f"SELECT rt.tid FROM rt WHERE {conditions} AND NOT EXISTS (SELECT 1 FROM reconciliation_reconexception r"
             " WHERE r.ticket_id = rt.tid AND r.status <> 'resolved') ORDER BY rt.tid")

@@ -95,7 +95,10 @@ class LineType(models.TextChoices):
 
 
 class LineStatus(models.TextChoices):
-    UNMATCHED = "unmatched", _("Unmatched")
+    """Flags set by runs. A line is *matched* when a MatchLink points at it: runs do not rewrite a million
+    matched rows just to say so (manual matches set MATCHED explicitly)."""
+
+    UNMATCHED = "unmatched", _("Open (matched if linked)")
     MATCHED = "matched", _("Matched")
     EXCEPTION = "exception", _("Exception")
     IGNORED = "ignored", _("Not a refund line")
