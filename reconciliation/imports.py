@@ -77,11 +77,14 @@ def import_file(*, data: bytes, format: str, kind: str | None = None, filename: 
         with transaction.atomic():
             record.status = ImportStatus.IMPORTED
             record.save()
-            try:
-                stream = spec.parse(data, mapping=mapping)
-            except LineError as exc:
-                raise _Refused([{"line": 1, "error": str(exc)}])
-            inserted = _load(record, stream)
+
+            def parse():
+                try:
+                    return spec.parse(data, mapping=mapping)
+                except LineError as exc:
+                    raise _Refused([{"line": 1, "error": str(exc)}])
+
+            stream, inserted = _load(record, parse)
             if stream.errors:
                 raise _Refused(stream.errors)
             if stream.count == 0:
@@ -108,10 +111,11 @@ def _values(record, line) -> tuple:
             line.currency, line.booked_at, json.dumps(line.raw, ensure_ascii=False), status)
 
 
-def _load(record, stream) -> int:
-    """Stream parsed lines into the database; returns how many new lines were stored."""
+def _load(record, parse) -> tuple:
+    """Stream parsed lines into the database; returns (the parsed stream, how many new lines were stored)."""
     if connection.vendor == "postgresql":
-        return _load_postgres(record, stream)
+        return _load_postgres(record, parse)
+    stream = parse()
     before = StatementLine.objects.count()
     lines = iter(stream)
     while True:
@@ -124,13 +128,31 @@ def _load(record, stream) -> int:
             [StatementLine(**dict(zip(COLUMNS, _values(record, line), strict=True))) for line in batch],
             ignore_conflicts=True,
         )
-    return StatementLine.objects.count() - before
+    return stream, StatementLine.objects.count() - before
 
 
-def _load_postgres(record, stream) -> int:
+def _load_postgres(record, parse) -> tuple:
+    """COPY straight into the table (the usual case: no line seen before). If a line id is already known
+    (or repeated in the file) the COPY fails as a whole; the savepoint rolls it back and the file is
+    parsed again through a staging table and INSERT … ON CONFLICT DO NOTHING."""
+    import psycopg
+
     cols = ", ".join(COLUMNS)
     with connection.cursor() as cursor:
         pgtuning.tune(cursor)
+        stream = parse()
+        started = time.perf_counter()
+        try:
+            with transaction.atomic():
+                with cursor.cursor.copy(f"COPY reconciliation_statementline ({cols}) FROM STDIN") as copy:  # noqa: S608
+                    for line in stream:
+                        if not stream.errors:
+                            copy.write_row(_values(record, line))
+            logger.debug("parse + COPY: %.2fs", time.perf_counter() - started)
+            return stream, (0 if stream.errors else stream.count)
+        except psycopg.errors.UniqueViolation:
+            logger.debug("known line ids: loading through staging")
+        stream = parse()
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS recon_stage (statement_import_id bigint, kind varchar(10),"
             " source varchar(50), line_no integer, external_id varchar(100), reference varchar(100),"
@@ -144,7 +166,7 @@ def _load_postgres(record, stream) -> int:
                 if not stream.errors:
                     copy.write_row(_values(record, line))
         if stream.errors:
-            return 0
+            return stream, 0
         logger.debug("parse + COPY into staging: %.2fs", time.perf_counter() - started)
         started = time.perf_counter()
         cursor.execute(
@@ -153,4 +175,4 @@ def _load_postgres(record, stream) -> int:
         inserted = cursor.rowcount
         logger.debug("staging → statement lines: %.2fs", time.perf_counter() - started)
         cursor.execute("TRUNCATE recon_stage")
-    return inserted
+    return stream, inserted

@@ -112,7 +112,7 @@ class StatementLine(models.Model):
     # rows are only written by the import service and the engine, from ids they just read in the same
     # transaction; Django still enforces on_delete=PROTECT.
     statement_import = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="lines",
-                                         db_constraint=False)
+                                         db_constraint=False, db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     source = models.CharField(max_length=50)
     line_no = models.PositiveIntegerField()
@@ -130,11 +130,9 @@ class StatementLine(models.Model):
     status = models.CharField(max_length=10, choices=LineStatus.choices, default=LineStatus.UNMATCHED)
 
     class Meta:
+        # Few indexes on purpose: every index costs a million entries per import.
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="statement_line_once_per_source"),
-        ]
-        indexes = [
-            models.Index(fields=["kind", "status"], name="recon_line_kind_status"),
         ]
 
     def __str__(self) -> str:
