@@ -84,7 +84,7 @@ def import_file(*, data: bytes, format: str, kind: str | None = None, filename: 
                 except LineError as exc:
                     raise _Refused([{"line": 1, "error": str(exc)}])
 
-            stream, inserted = _load(record, parse)
+            stream, inserted, open_lines = _load(record, parse)
             if stream.errors:
                 raise _Refused(stream.errors)
             if stream.count == 0:
@@ -93,7 +93,8 @@ def import_file(*, data: bytes, format: str, kind: str | None = None, filename: 
             record.imported_count = inserted
             record.duplicate_count = stream.count - inserted
             record.columns = stream.header
-            record.save(update_fields=["line_count", "imported_count", "duplicate_count", "columns"])
+            record.open_lines = open_lines
+            record.save(update_fields=["line_count", "imported_count", "duplicate_count", "columns", "open_lines"])
     except _Refused as refused:
         record.pk = None
         return refuse(refused.errors)
@@ -128,7 +129,9 @@ def _load(record, parse) -> tuple:
             [StatementLine(**dict(zip(COLUMNS, _values(record, line), strict=True))) for line in batch],
             ignore_conflicts=True,
         )
-    return stream, StatementLine.objects.count() - before
+    inserted = StatementLine.objects.count() - before
+    matchable = StatementLine.objects.filter(statement_import_id=record.pk, line_type__in=MATCHABLE_TYPES).count()
+    return stream, inserted, matchable
 
 
 def _load_postgres(record, parse) -> tuple:
@@ -149,7 +152,9 @@ def _load_postgres(record, parse) -> tuple:
                         if not stream.errors:
                             copy.write_row(_values(record, line))
             logger.debug("parse + COPY: %.2fs", time.perf_counter() - started)
-            return stream, (0 if stream.errors else stream.count)
+            if stream.errors:
+                return stream, 0, 0
+            return stream, stream.count, stream.matchable
         except psycopg.errors.UniqueViolation:
             logger.debug("known line ids: loading through staging")
         stream = parse()
@@ -166,13 +171,14 @@ def _load_postgres(record, parse) -> tuple:
                 if not stream.errors:
                     copy.write_row(_values(record, line))
         if stream.errors:
-            return stream, 0
+            return stream, 0, 0
         logger.debug("parse + COPY into staging: %.2fs", time.perf_counter() - started)
         started = time.perf_counter()
         cursor.execute(
-            f"INSERT INTO reconciliation_statementline ({cols}) SELECT {cols} FROM recon_stage"  # noqa: S608
-            " ON CONFLICT (source, external_id) DO NOTHING")
-        inserted = cursor.rowcount
+            f"WITH ins AS (INSERT INTO reconciliation_statementline ({cols}) SELECT {cols} FROM recon_stage"  # noqa: S608
+            " ON CONFLICT (source, external_id) DO NOTHING RETURNING line_type)"
+            " SELECT COUNT(*), COUNT(*) FILTER (WHERE line_type IN ('refund', 'reversal', 'chargeback')) FROM ins")
+        inserted, matchable = cursor.fetchone()
         logger.debug("staging → statement lines: %.2fs", time.perf_counter() - started)
         cursor.execute("TRUNCATE recon_stage")
-    return stream, inserted
+    return stream, inserted, matchable

@@ -94,7 +94,7 @@ class Engine:
         MatchRun.objects.filter(pk=self.run.pk).update(phase=phase, rows_done=self.run.rows_done)
 
     def drop(self) -> None:
-        for name in ("rt", "rl", "grp", "cfg", "cand", "offs", "exc", "lk", "lst", "gid"):
+        for name in ("rt", "rl", "grp", "cfg", "cand", "offs", "exc", "lk", "lst", "gid", "lopen"):
             self.sql(f"DROP TABLE IF EXISTS {name}")
 
     # --- run ---------------------------------------------------------------------------------------
@@ -125,6 +125,7 @@ class Engine:
                 self.sql("CREATE TEMP TABLE exc (type VARCHAR(30), dkey VARCHAR(120), tid BIGINT, lid BIGINT,"
                          " chan BIGINT, cur VARCHAR(3), expected BIGINT, actual BIGINT, detail TEXT)")
                 self.sql("CREATE TEMP TABLE lk (side VARCHAR(10), lid BIGINT, k VARCHAR(250))")
+                self.sql("CREATE TEMP TABLE lopen (imp BIGINT, n BIGINT)")
                 done = 0
                 for side in sides:
                     done = self.match_side(side, done)
@@ -185,12 +186,15 @@ class Engine:
                      " WHERE channel_id = %s)")
             params.append(self.run.channel_id)
         self.sql("DROP TABLE IF EXISTS rl")
+        # Only imports that still have open lines: a fully worked file is never read again.
         self.sql(
-            "CREATE TEMP TABLE rl AS SELECT l.id AS lid, l.gateway_refund_id AS gref, l.reference AS ref,"
+            "CREATE TEMP TABLE rl AS SELECT l.id AS lid, l.statement_import_id AS imp,"
+            " l.gateway_refund_id AS gref, l.reference AS ref,"
             " l.payment_ref AS pref, CASE WHEN l.line_type = 'refund' THEN -l.gross ELSE l.gross END AS amt,"
             " l.fee AS fee, l.currency AS cur, " + _epoch("l.booked_at") + " AS ts, l.line_type AS ltype,"
             " CAST(NULL AS VARCHAR(250)) AS k"
             " FROM reconciliation_statementline l WHERE l.kind = %s AND l.status = 'unmatched'"
+            " AND l.statement_import_id IN (SELECT id FROM reconciliation_statementimport WHERE open_lines > 0)"
             " AND NOT EXISTS (SELECT 1 FROM reconciliation_matchlink ml WHERE ml.line_id = l.id)" + scope, params)
         if connection.vendor == "postgresql":
             self.sql("ANALYZE rl")
@@ -215,6 +219,10 @@ class Engine:
         self.progress(f"{side}: tolerance", done)
         self.residue(side, tk, flag)
         self.sql("INSERT INTO lk (side, lid, k) SELECT %s, lid, k FROM rl WHERE k IS NOT NULL", [side])
+        # Refund lines still open after this side (waiting on a proposal, or lines a channel-scoped run may
+        # not judge), per import; reversal and chargeback lines are always settled by special_lines().
+        self.sql("INSERT INTO lopen (imp, n) SELECT imp, SUM(CASE WHEN ltype = 'refund' AND k IS NULL AND lid NOT IN"
+                 " (SELECT lid FROM exc WHERE lid IS NOT NULL) THEN 1 ELSE 0 END) FROM rl GROUP BY imp")
         return done
 
     def key_pass(self, side, name, prefix, tkey, lkey, tcond, lcond, tk, flag) -> None:
@@ -357,7 +365,7 @@ class Engine:
         if connection.vendor == "postgresql":
             self.sql("LOCK TABLE reconciliation_match IN EXCLUSIVE MODE")
         base = self.scalar("SELECT COALESCE(MAX(id), 0) FROM reconciliation_match")
-        self.sql("CREATE TEMP TABLE gid AS SELECT side, k, status, pass_name, st, sx, cur,"
+        self.sql("CREATE TEMP TABLE gid AS SELECT side, k, status, pass_name, st, sx, cur, nt, nx,"
                  " %s + ROW_NUMBER() OVER () AS mid FROM grp", [base])
         self.analyze("gid")
         self.sql(
@@ -369,15 +377,23 @@ class Engine:
                      " (SELECT MAX(id) FROM reconciliation_match))")
         self.counts["matched_groups"] = self.scalar("SELECT COUNT(*) FROM grp WHERE status = 'matched'")
         self.counts["exception_groups"] = self.scalar("SELECT COUNT(*) FROM grp WHERE status = 'exception'")
+        # A one-to-one match (the usual case) is one link row carrying the ticket and the line; the members of
+        # one-to-many and many-to-one groups get a row each.
         for side in sides:
             tk = f"k_{side}"
             self.sql(
                 "INSERT INTO reconciliation_matchlink (match_id, ticket_id, line_id, side)"
+                f" SELECT g.mid, rt.tid, lk.lid, %s FROM gid g JOIN rt ON rt.{tk} = g.k"
+                "  JOIN lk ON lk.side = g.side AND lk.k = g.k WHERE g.side = %s AND g.nt = 1 AND g.nx = 1",
+                [side, side])
+            self.sql(
+                "INSERT INTO reconciliation_matchlink (match_id, ticket_id, line_id, side)"
                 f" SELECT g.mid, rt.tid, NULL, %s FROM rt JOIN gid g ON g.side = %s AND g.k = rt.{tk}"
-                f" WHERE rt.{tk} IS NOT NULL", [side, side])
+                f" WHERE rt.{tk} IS NOT NULL AND NOT (g.nt = 1 AND g.nx = 1)", [side, side])
         self.sql(
             "INSERT INTO reconciliation_matchlink (match_id, ticket_id, line_id, side)"
-            " SELECT g.mid, NULL, lk.lid, lk.side FROM lk JOIN gid g ON g.side = lk.side AND g.k = lk.k")
+            " SELECT g.mid, NULL, lk.lid, lk.side FROM lk JOIN gid g ON g.side = lk.side AND g.k = lk.k"
+            " WHERE NOT (g.nt = 1 AND g.nx = 1)")
         self.sql("CREATE TEMP TABLE lst AS SELECT lk.lid, CASE WHEN lk.k = 'i' THEN 'ignored' ELSE g.status END"
                  " AS status FROM lk LEFT JOIN grp g ON g.side = lk.side AND g.k = lk.k")
         self.sql("UPDATE lst SET status = 'exception' WHERE lid IN (SELECT lid FROM exc WHERE lid IS NOT NULL)")
@@ -388,6 +404,9 @@ class Engine:
         # more than the whole match. Only exceptions and ignored lines get a status.
         self.sql("UPDATE reconciliation_statementline SET status = lst.status FROM lst"
                  " WHERE reconciliation_statementline.id = lst.lid AND lst.status IN ('exception', 'ignored')")
+        self.sql("UPDATE reconciliation_statementimport SET open_lines = (SELECT SUM(n) FROM lopen"
+                 " WHERE lopen.imp = reconciliation_statementimport.id)"
+                 " WHERE id IN (SELECT imp FROM lopen)")
         self.write_exceptions(now)
 
     def write_exceptions(self, now) -> None:

@@ -68,6 +68,8 @@ class StatementImport(models.Model):
     line_count = models.PositiveIntegerField(default=0, help_text=_("Data lines in the file."))
     imported_count = models.PositiveIntegerField(default=0)
     duplicate_count = models.PositiveIntegerField(default=0, help_text=_("Lines already imported (ignored)."))
+    open_lines = models.PositiveIntegerField(
+        default=0, help_text=_("Refund/reversal/chargeback lines not yet worked by a run; 0 = runs skip the file."))
     errors = models.JSONField(default=list, blank=True)
     columns = models.JSONField(default=list, blank=True, help_text=_("The file's header; raw rows follow it."))
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -209,6 +211,8 @@ class Match(models.Model):
 
 
 class MatchLink(models.Model):
+    """A member of a match. A one-to-one match is a single row with both the ticket and the line."""
+
     match = models.ForeignKey(Match, on_delete=models.CASCADE, related_name="links", db_constraint=False)
     ticket = models.ForeignKey("refunds.RefundTicket", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="recon_links", db_index=False, db_constraint=False)

@@ -10,7 +10,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -39,6 +39,7 @@ from .models import (
     ReconException,
     Resolution,
     RunStatus,
+    StatementImport,
 )
 
 logger = logging.getLogger(__name__)
@@ -305,6 +306,8 @@ def accept_proposal(*, proposal_id: int, user, note: str = "") -> Proposal:
     MatchLink.objects.create(match=match, line=line, side=line.kind)
     line.status = LineStatus.MATCHED
     line.save(update_fields=["status"])
+    StatementImport.objects.filter(pk=line.statement_import_id, open_lines__gt=0).update(
+        open_lines=F("open_lines") - 1)
     proposal.status = ProposalStatus.ACCEPTED
     proposal.decided_by = user
     proposal.decided_at = timezone.now()

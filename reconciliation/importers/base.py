@@ -154,6 +154,7 @@ class RowStream:
         self._header = header
         self.errors: list[dict] = list(errors or [])
         self.count = 0
+        self.matchable = 0  # refund, reversal and chargeback lines (what runs work on)
 
     @property
     def header(self) -> list[str]:
@@ -187,6 +188,8 @@ class RowStream:
                     continue
                 if parsed is not None:
                     self.count += 1
+                    if parsed.line_type in ("refund", "reversal", "chargeback"):
+                        self.matchable += 1
                     yield parsed
         except LineError as exc:
             self._error(line_no + 1, str(exc))

@@ -29,6 +29,10 @@ def test_clean_day_reconciles_every_ticket(defaults, code, currency, django_capt
     assert run.status == RunStatus.DONE, run.error
     assert run.counts["reconciled"] == 6
     assert not ReconException.objects.exists()
+    # Fully worked files are closed: the next run does not read them again.
+    from reconciliation.models import StatementImport
+
+    assert set(StatementImport.objects.values_list("open_lines", flat=True)) == {0}
     for ticket in tickets:
         ticket = RefundTicket.objects.get(pk=ticket.pk)
         assert ticket.state == "reconciled"

@@ -219,6 +219,7 @@ def test_ambiguity_gives_proposals_and_a_rejected_pair_is_never_proposed_again(d
     run()
     assert state(a) == state(b) == "refunded"
     assert sorted(Proposal.objects.values_list("ticket_id", flat=True)) == sorted([a.pk, b.pk])
+    assert StatementLine.objects.get().statement_import.open_lines == 1  # waits for finance
     user = make_user("finance")
     reject_proposal(proposal_id=Proposal.objects.get(ticket=a).pk, user=user)
     run()
