@@ -9,6 +9,8 @@ exceptions). Checked: every injected discrepancy is found exactly — no more, n
 wall times and the peak memory of this process (ru_maxrss) and of the PostgreSQL backend.
 Budget: import + match ≤ 60 s and ≤ 2 GB; aim < 15 s.
 
+Database: RECON_BENCH_DATABASE_URL, else BENCH_DATABASE_URL + "_recon" (its own database under `make
+bench`), else DATABASE_URL when it names a bench database, else refundloop_bench8; created on first use.
 Options (env): RECON_BENCH_N (default 1,000,000), RECON_BENCH_LEDGER=1 to add a 1M-line ledger
 (three-way), RECON_BENCH_APPLY=1 to also move every matched ticket to `reconciled` (timed separately).
 """
@@ -43,7 +45,9 @@ def _setup_django():
         # A dedicated database: BENCH_DATABASE_URL (make bench), else DATABASE_URL if it names a bench
         # database, else refundloop_bench8. The benchmark resets its own tables there.
         current = os.environ.get("DATABASE_URL", "")
-        os.environ["DATABASE_URL"] = (os.environ.get("BENCH_DATABASE_URL")
+        shared = os.environ.get("BENCH_DATABASE_URL", "")
+        os.environ["DATABASE_URL"] = (os.environ.get("RECON_BENCH_DATABASE_URL")
+                                      or (shared.rstrip("/") + "_recon" if shared else "")
                                       or (current if "bench" in current else DEFAULT_DB))
     if os.environ["DATABASE_URL"].startswith("postgres"):
         _create_database(os.environ["DATABASE_URL"])
@@ -65,7 +69,7 @@ def _ensure_database():
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        raise SystemExit("recon_1m needs PostgreSQL (set DATABASE_URL)")
+        raise RuntimeError("recon_1m needs PostgreSQL (set RECON_BENCH_DATABASE_URL or DATABASE_URL)")
     call_command("migrate", verbosity=0)
 
 
@@ -83,7 +87,7 @@ def _prepare_tickets(n: int, missing: set[int]) -> None:
         have = c.fetchone()[0]
         c.execute("SELECT COUNT(*) FROM refunds_refundticket WHERE reference NOT LIKE %s", [PREFIX + "%"])
         if c.fetchone()[0]:
-            raise SystemExit("recon_1m resets its own tables: point DATABASE_URL at a dedicated database "
+            raise RuntimeError("recon_1m resets its own tables: point DATABASE_URL at a dedicated database "
                              f"(e.g. {DEFAULT_DB}), not one with other tickets")
         if have != n:
             print(f"  generating {n:,} payments, tickets and payout attempts …", flush=True)
