@@ -179,10 +179,12 @@ class Engine:
         if connection.vendor == "postgresql":
             self.sql("ANALYZE rt")
 
-    def load_lines(self, side: str) -> None:
+    def load_lines(self, side: str, types: tuple[str, ...] | None = None) -> None:
         scope, params = "", [side]
+        if types:
+            scope += " AND l.line_type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
         if self.run.channel_id and side == Kind.STATEMENT:
-            scope = (" AND l.statement_import_id IN (SELECT id FROM reconciliation_statementimport"
+            scope += (" AND l.statement_import_id IN (SELECT id FROM reconciliation_statementimport"
                      " WHERE channel_id = %s)")
             params.append(self.run.channel_id)
         self.sql("DROP TABLE IF EXISTS rl")
@@ -328,7 +330,7 @@ class Engine:
 
     def special_lines(self) -> None:
         """Reversals of refunds we count as succeeded, and chargebacks on payments we also refunded."""
-        self.load_lines(Kind.STATEMENT)
+        self.load_lines(Kind.STATEMENT, types=("reversal", "chargeback"))
         self.sql(
             "INSERT INTO exc (type, dkey, tid, lid, chan, cur, expected, actual, detail)"
             " SELECT 'reversed_after_success', 'reversed_after_success:l' || CAST(rl.lid AS VARCHAR(30)),"
@@ -394,11 +396,12 @@ class Engine:
             "INSERT INTO reconciliation_matchlink (match_id, ticket_id, line_id, side)"
             " SELECT g.mid, NULL, lk.lid, lk.side FROM lk JOIN gid g ON g.side = lk.side AND g.k = lk.k"
             " WHERE NOT (g.nt = 1 AND g.nx = 1)")
-        self.sql("CREATE TEMP TABLE lst AS SELECT lk.lid, CASE WHEN lk.k = 'i' THEN 'ignored' ELSE g.status END"
-                 " AS status FROM lk LEFT JOIN grp g ON g.side = lk.side AND g.k = lk.k")
-        self.sql("UPDATE lst SET status = 'exception' WHERE lid IN (SELECT lid FROM exc WHERE lid IS NOT NULL)")
-        self.sql("INSERT INTO lst (lid, status) SELECT DISTINCT lid, 'exception' FROM exc WHERE lid IS NOT NULL"
-                 " AND lid NOT IN (SELECT lid FROM lst)")
+        # Flags for lines that are not simply matched: members of exception groups, lines named by an
+        # exception, reversal/chargeback lines settled without one.
+        self.sql("CREATE TEMP TABLE lst AS SELECT lk.lid, CAST('exception' AS VARCHAR(10)) AS status FROM lk"
+                 " JOIN grp g ON g.side = lk.side AND g.k = lk.k AND g.status = 'exception'")
+        self.sql("INSERT INTO lst (lid, status) SELECT DISTINCT lid, 'exception' FROM exc WHERE lid IS NOT NULL")
+        self.sql("INSERT INTO lst (lid, status) SELECT lid, 'ignored' FROM lk WHERE k = 'i'")
         self.analyze("lst")
         # Matched lines are not rewritten (their MatchLink says so): rewriting a million wide rows costs
         # more than the whole match. Only exceptions and ignored lines get a status.
