@@ -118,9 +118,8 @@ def reconcile_tickets(ticket_ids, *, actor: Actor, run: MatchRun | None = None, 
 
 @transaction.atomic
 def _reconcile_batch(ids, actor, run, matrix) -> int:
-    tickets = list(RefundTicket.objects.select_for_update().filter(pk__in=ids, state=State.REFUNDED)
-                   .only("id", "reference", "state", "audit_head", "updated_at", "partner_id", "created_by_id")
-                   .order_by("pk"))
+    # Whole rows: the history rows copy every field (a deferred field would cost a query per ticket).
+    tickets = list(RefundTicket.objects.select_for_update().filter(pk__in=ids, state=State.REFUNDED).order_by("pk"))
     if not tickets:
         return 0
     raci.ensure_can_transition(actor, "reconcile", tickets[0], matrix)
