@@ -94,3 +94,18 @@ def test_rerun_of_same_run_id_does_nothing(defaults):
     run = MatchRun.objects.create(as_of=timezone.now(), three_way=False)
     assert execute_run(run.pk) is not None
     assert execute_run(run.pk) is None
+
+
+def test_bulk_reconcile_is_set_based_and_keeps_the_audit_chain(defaults, django_assert_max_num_queries):
+    from reconciliation.services import reconcile_tickets
+    from refunds.actors import Actor
+
+    tickets = [refunded(f"{10 + i}.00") for i in range(25)]
+    with django_assert_max_num_queries(15):
+        assert reconcile_tickets([t.pk for t in tickets], actor=Actor.system()) == 25
+    for ticket in RefundTicket.objects.filter(pk__in=[t.pk for t in tickets]):
+        assert ticket.state == "reconciled"
+        assert verify_ticket_chain(ticket, ticket.log.order_by("seq")) is None
+        assert ticket.history.first().history_change_reason == "reconcile"
+    # Tickets that moved on are skipped, not re-reconciled.
+    assert reconcile_tickets([t.pk for t in tickets], actor=Actor.system()) == 0
