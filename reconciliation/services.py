@@ -143,7 +143,8 @@ def _reconcile_batch(ids, actor, run, matrix) -> int:
         ticket.audit_head = entry.hash
         entries.append(entry)
     TransitionLog.objects.bulk_create(entries)
-    bulk_update_with_history(tickets, RefundTicket, ["state", "audit_head", "updated_at"],
+    # Small UPDATE batches: bulk_update writes one CASE per field, evaluated row by row (quadratic per batch).
+    bulk_update_with_history(tickets, RefundTicket, ["state", "audit_head", "updated_at"], batch_size=100,
                              default_user=actor.history_user, default_change_reason="reconcile")
     pks = [t.pk for t in tickets]
     transaction.on_commit(partial(_send_signals, pks, actor.kind))
