@@ -42,6 +42,7 @@ STATEMENT_GRACE_DAYS = 2
 LEDGER_GRACE_DAYS = 2
 EXCEPTION_SLA_DAYS = 3
 WINDOW_BEFORE_DAYS = 1
+RUN_LOCK_KEY = 720_108  # pg_advisory_lock key that serialises matching runs
 
 
 def _mult_sql(col: str) -> str:
@@ -102,12 +103,16 @@ class Engine:
         with connection.cursor() as cursor:
             self.cursor = cursor
             pgtuning.tune(cursor)
-            self.drop()
-            if connection.vendor == "postgresql" and os.environ.get("RECON_EXPLAIN"):
-                self.sql("LOAD 'auto_explain'")
-                self.sql("SET auto_explain.log_min_duration = 300")
-                self.sql("SET auto_explain.log_analyze = on")
+            if connection.vendor == "postgresql":
+                # One run at a time across all workers: a second run waits, then sees the first one's links
+                # (two runs reading the same open lines concurrently would both match them).
+                self.sql("SELECT pg_advisory_lock(%s)", [RUN_LOCK_KEY])
             try:
+                self.drop()
+                if connection.vendor == "postgresql" and os.environ.get("RECON_EXPLAIN"):
+                    self.sql("LOAD 'auto_explain'")
+                    self.sql("SET auto_explain.log_min_duration = 300")
+                    self.sql("SET auto_explain.log_analyze = on")
                 self.load_config()
                 self.load_tickets()
                 sides = [Kind.STATEMENT] + ([Kind.LEDGER] if self.run.three_way else [])
@@ -136,6 +141,8 @@ class Engine:
             finally:
                 self.drop()
                 pgtuning.reset(cursor)
+                if connection.vendor == "postgresql":
+                    self.sql("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
         return Outcome(counts=self.counts, reconcile_ids=reconcile_ids)
 
     def load_config(self) -> None:
