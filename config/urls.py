@@ -19,7 +19,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("status/", include("refunds.customer.urls")),
+    path("finance/", include("reconciliation.urls")),
     path("api/v1/", include("refunds.api.urls")),
+    path("api/v1/", include("reconciliation.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from rq import cron
 
-QUEUE_OF = {"refunds.sweeper.run_periodic_tasks": "payouts", "notifications.jobs.run_periodic_tasks": "notifications"}
+QUEUE_OF = {"refunds.sweeper.run_periodic_tasks": "payouts", "notifications.jobs.run_periodic_tasks": "notifications",
+            "reconciliation.jobs.daily_runs": "reconciliation"}
 
 for path in settings.REFUNDLOOP["PERIODIC_TASKS"]:
     cron.register(import_string(path), queue_name=QUEUE_OF.get(path, "default"), interval=60, job_timeout=300)

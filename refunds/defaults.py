@@ -95,6 +95,7 @@ _VIEW_ALL = [f"view_{model}" for model in (
     "raciEntry", "partner", "riskrule", "riskrulehit", "checklisttick", "businesscalendar", "holiday", "policysla",
     "slaclock", "slaevent", "customerfeedback", "statusvisit", "gatewayevent", "simulatedrefund",
     "notificationtemplate", "delivery", "optout", "apikey", "webhookendpoint", "webhookdelivery",
+    "columnmapping", "statementimport", "matchrun", "reconexception",
 )]
 _CONFIGURE = ["add_channel", "change_channel", "add_policy", "change_policy", "change_raciEntry", "add_raciEntry",
               "delete_raciEntry", "add_partner", "change_partner", "add_dispute", "change_dispute",
@@ -108,8 +109,9 @@ ROLE_PERMISSIONS = {
     Role.AGENT: _VIEW_ALL,
     Role.REVIEWER: _VIEW_ALL + _TICK,
     Role.OPS_LEAD: _VIEW_ALL + _TICK + ["change_policy", "add_policy", "add_policysla", "change_policysla"],
-    Role.FINANCE: _VIEW_ALL + _TICK + ["add_dispute", "change_dispute"],
-    Role.FINANCE_LEAD: _VIEW_ALL + _TICK + ["add_dispute", "change_dispute"],
+    Role.FINANCE: _VIEW_ALL + _TICK + ["add_dispute", "change_dispute", "add_columnmapping", "change_columnmapping"],
+    Role.FINANCE_LEAD: _VIEW_ALL + _TICK + ["add_dispute", "change_dispute", "add_columnmapping",
+                                           "change_columnmapping"],
     Role.RISK: _VIEW_ALL + _TICK + ["change_riskrule"],
     Role.ADMIN: _VIEW_ALL + _CONFIGURE,
 }

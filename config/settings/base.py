@@ -233,5 +233,6 @@ REFUNDLOOP = {
         "refunds.eta.refresh_observed_settlement",  # observed settlement times for the ETA
         "refunds.services.webhooks.retry_due",  # partner webhook retries whose backoff has elapsed
         "refunds.api.idempotency.purge_expired",  # Idempotency-Key records older than IDEMPOTENCY_KEEP_HOURS
+        "reconciliation.jobs.daily_runs",  # one scheduled matching run per channel per day
     ],
 }

@@ -16,6 +16,6 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("refunds", "0003_risk_rules_checklists_policy_sop")]
+    dependencies = [('refunds', '0003_risk_rules_checklists_policy_sop')]
 
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]

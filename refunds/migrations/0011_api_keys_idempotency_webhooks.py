@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0002_default_configuration'),
+        ('refunds', '0010_customer_feedback_status_visits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0003_business_calendars'),
+        ('refunds', '0007_business_calendars'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

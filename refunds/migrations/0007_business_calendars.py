@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0002_default_configuration'),
+        ('refunds', '0006_simulated_refund_reason'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -23,6 +23,6 @@ def backwards_sql() -> list[str]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("refunds", "0004_sla_clocks")]
+    dependencies = [('refunds', '0008_sla_clocks')]
 
     operations = [migrations.RunSQL(forwards_sql(), backwards_sql())]

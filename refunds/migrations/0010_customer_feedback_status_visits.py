@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('refunds', '0004_sla_clocks'),
+        ('refunds', '0009_queue_indexes'),
     ]
 
     operations = [

@@ -1,0 +1,51 @@
+"""Adyen "Settlement details" report (CSV). Debit/credit columns instead of signed amounts.
+
+Psp Reference is the payment, Modification Reference the refund (gateway refund id),
+Modification Merchant Reference our refund reference.
+"""
+
+from .base import LineError, ParsedLine, RowStream, csv_rows, currency, decode, header_index, minor, run_rows, when
+
+TYPES = {
+    "Refunded": "refund", "RefundedExternally": "refund", "RefundedReversed": "reversal",
+    "RefundedBulk": "refund", "Chargeback": "chargeback", "SecondChargeback": "chargeback",
+    "MerchantPayout": "payout", "Fee": "fee", "InvoiceDeduction": "fee",
+}
+REQUIRED = ["Psp Reference", "Type", "Creation Date", "Gross Currency", "Gross Debit (GC)", "Gross Credit (GC)",
+            "Modification Reference", "Batch Number"]
+
+
+def parse(data: bytes, **options):
+    rows = csv_rows(decode(data, "utf-8-sig"))
+    first = next(rows, None)
+    if first is None:
+        return RowStream.failed(1, "the file is empty")
+    col = header_index(first[1], REQUIRED)
+    header = [h.strip() for h in first[1]]
+
+    def get(row, name):
+        i = col.get(name)
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    def parse_row(line_no, row):
+        if len(row) != len(header):
+            if not row or not any(cell.strip() for cell in row):
+                return None
+            raise LineError(f"expected {len(header)} columns, found {len(row)}")
+        cur = currency(get(row, "Gross Currency"))
+        kind = get(row, "Type")
+        gross = minor(get(row, "Gross Credit (GC)"), cur, required=False) - minor(
+            get(row, "Gross Debit (GC)"), cur, required=False)
+        fee = -sum(minor(get(row, name), cur, required=False)
+                   for name in ("Commission (NC)", "Markup (NC)", "Scheme Fees (NC)", "Interchange (NC)"))
+        line_type = TYPES.get(kind, "other")
+        mod_ref = get(row, "Modification Reference")
+        return ParsedLine(
+            line_no=line_no, external_id=f"{get(row, 'Batch Number')}:{mod_ref or get(row, 'Psp Reference')}:{kind}",
+            line_type=line_type, gross=gross, fee=fee, currency=cur, booked_at=when(get(row, "Creation Date")),
+            reference=get(row, "Modification Merchant Reference"),
+            gateway_refund_id=mod_ref if line_type in ("refund", "reversal") else "",
+            payment_ref=get(row, "Psp Reference"), raw=row,
+        )
+
+    return run_rows(rows, parse_row, header=header)

@@ -1,0 +1,43 @@
+"""Finance ledger export (CSV): one journal line per refund paid, debit/credit in major units.
+
+Columns: entry_id, booked_at, account, reference, gateway_refund_id, payment_ref, type, currency,
+debit, credit, memo. A refund paid out is a credit to cash (money out: negative); a correction the
+other way is a debit.
+"""
+
+from .base import LineError, ParsedLine, RowStream, csv_rows, currency, decode, header_index, minor, run_rows, when
+
+REQUIRED = ["entry_id", "booked_at", "reference", "currency", "debit", "credit"]
+TYPES = {"refund", "reversal", "chargeback", "fee", "payout", "other"}
+
+
+def parse(data: bytes, **options):
+    rows = csv_rows(decode(data, "utf-8-sig"))
+    first = next(rows, None)
+    if first is None:
+        return RowStream.failed(1, "the file is empty")
+    col = header_index(first[1], REQUIRED)
+    header = [h.strip().lstrip("\ufeff") for h in first[1]]
+
+    def get(row, name):
+        i = col.get(name)
+        return row[i].strip() if i is not None else ""
+
+    def parse_row(line_no, row):
+        if len(row) != len(header):
+            if not row or not any(cell.strip() for cell in row):
+                return None
+            raise LineError(f"expected {len(header)} columns, found {len(row)}")
+        cur = currency(get(row, "currency"))
+        line_type = get(row, "type") or "refund"
+        if line_type not in TYPES:
+            raise LineError(f"unknown type {line_type!r}")
+        gross = minor(get(row, "debit"), cur, required=False) - minor(get(row, "credit"), cur, required=False)
+        return ParsedLine(
+            line_no=line_no, external_id=get(row, "entry_id"), line_type=line_type, gross=gross, fee=0,
+            currency=cur, booked_at=when(get(row, "booked_at")), reference=get(row, "reference"),
+            gateway_refund_id=get(row, "gateway_refund_id"), payment_ref=get(row, "payment_ref"),
+            raw=row,
+        )
+
+    return run_rows(rows, parse_row, header=header)
