@@ -51,3 +51,13 @@ class ThrottledLoginView(auth_views.LoginView):
     def form_valid(self, form):
         cache.delete(_keys(self.request)[0])
         return super().form_valid(form)
+
+    def get_default_redirect_url(self):
+        """Without `next`, land on the first screen the user's roles open (admins: the admin site)."""
+        from refunds.screens import may_open
+
+        user = self.request.user
+        for url_name, url in (("ops:queue", "/ops/"), ("finance:dashboard", "/finance/")):
+            if may_open(user, url_name):
+                return url
+        return "/admin/" if user.is_staff else super().get_default_redirect_url()

@@ -217,3 +217,9 @@ def test_queue_counts_survive_a_cache_outage(login, role_users, make_ticket, mon
     monkeypatch.setattr(cache, "set", down)
     response = login(role_users["reviewer"]).get(reverse("ops:queue"))
     assert response.status_code == 200 and 'data-queue="team"' in response.text
+
+
+@pytest.mark.parametrize("role,landing", [("reviewer", "/ops/"), ("finance", "/ops/"), ("admin", "/admin/")])
+def test_login_lands_on_a_screen_the_role_may_open(client, role_users, role, landing):
+    response = client.post(reverse("login"), {"username": role, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == landing
