@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-BENCHMARKS = ["benchmarks.recon_1m", "benchmarks.api_and_pages"]
+BENCHMARKS = ["benchmarks.ops_queue_scale", "benchmarks.recon_1m"]
 
 
 def main() -> int:
