@@ -36,11 +36,14 @@ def _decimal(minor: int, currency: str) -> str:
     return str(Decimal(minor).scaleb(-currency_exponent(currency)))
 
 
-def attempts_for(channel, day=None):
-    """Succeeded payout attempts of a channel (optionally confirmed on one day), with ticket and payment."""
+def attempts_for(channel, day=None, *, before=None):
+    """Succeeded payout attempts of a channel (optionally confirmed on one day, or before an instant:
+    refunds confirmed later are not on the gateway's files yet), with ticket and payment."""
     from refunds.models import PayoutAttempt
 
     qs = PayoutAttempt.objects.filter(channel=channel, status="succeeded").exclude(gateway_refund_id="")
+    if before is not None:
+        qs = qs.filter(updated_at__lt=before)
     if day is not None:
         start = datetime.combine(day, time.min, tzinfo=UTC)
         qs = qs.filter(updated_at__gte=start, updated_at__lt=start + timedelta(days=1))
@@ -225,8 +228,9 @@ WRITERS = {"stripe": write_stripe, "paypal_stl": write_paypal, "alipay": write_a
            "ledger": write_ledger}
 
 
-def statement_for(channel, day=None, *, discrepancies: dict | None = None, seed: int = 7):
+def statement_for(channel, day=None, *, discrepancies: dict | None = None, seed: int = 7, before=None):
     """(statement bytes, format, ledger bytes, injected) for one channel and day."""
     fmt = CHANNEL_FORMATS.get(channel.code, "stripe")
-    statement, ledger, injected = build_rows(attempts_for(channel, day), discrepancies=discrepancies, seed=seed)
+    statement, ledger, injected = build_rows(attempts_for(channel, day, before=before), discrepancies=discrepancies,
+                                             seed=seed)
     return render(fmt, statement), fmt, render("ledger", ledger), injected

@@ -158,8 +158,8 @@ def _walk(ticket, target: State, actors: dict, rng: random.Random):
         run("fail", system, failure_reason=rng.choice(["expired_or_canceled_card", "declined", "insufficient_funds"]))
         return
     run("confirm", system, gateway_refund_id=f"re_demo_{ticket.reference[3:]}")
-    if target == State.RECONCILED:
-        run("reconcile", system, comment="Matched on the gateway statement and the ledger")
+    # RECONCILED targets stop here: the reconciliation demo matches them against the simulated
+    # gateway statements and ledger, so `reconciled` comes from the real matching engine.
 
 
 def seed_tickets(stdout, count: int = DEMO_TICKETS) -> int:
@@ -185,7 +185,8 @@ def seed_tickets(stdout, count: int = DEMO_TICKETS) -> int:
             amount = Decimal(rng.uniform(float(low), float(high))).quantize(Decimal("1.00"))
             if target == State.PENDING_APPROVAL:
                 amount = max(amount, Decimal("1200.00"))
-            elif target in (State.IN_REVIEW, State.REJECTED) and code == "card":
+            elif target in (State.IN_REVIEW, State.REJECTED, State.CANCELLED, State.ON_HOLD) and code == "card":
+                # Above the card policy's auto-approval limit, so intake leaves them for a person.
                 amount = max(amount, Decimal("60.00"))
             name = rng.choice(CUSTOMER_NAMES)
             with at_time(opened - timedelta(days=rng.randint(1, 10))):
@@ -212,6 +213,9 @@ def seed_tickets(stdout, count: int = DEMO_TICKETS) -> int:
                         run_intake=target != State.SUBMITTED,
                     )
                 worked = min(opened + timedelta(hours=rng.uniform(1, 30)), now - timedelta(minutes=5))
+                if target == State.REFUNDED:
+                    # Paid out today: not on any gateway statement yet, so it stays `refunded`.
+                    worked = now - timedelta(minutes=rng.randint(5, 60))
                 with transaction.atomic(), at_time(max(worked, opened)):
                     ticket.refresh_from_db()
                     _walk(ticket, target, actors, rng)
