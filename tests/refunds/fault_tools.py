@@ -60,9 +60,9 @@ def worker_env(redis_url: str) -> dict:
             "DJANGO_SETTINGS_MODULE": "config.settings.test", "LOG_LEVEL": "WARNING", "CONN_MAX_AGE": "0"}
 
 
-def start_worker(redis_url: str, *, burst: bool) -> subprocess.Popen:
-    """`manage.py rqworker payouts` against the test database, in its own process group."""
-    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", "payouts"]
+def start_worker(redis_url: str, *, burst: bool, queues: tuple[str, ...] = ("payouts",)) -> subprocess.Popen:
+    """`manage.py rqworker <queues>` against the test database, in its own process group."""
+    args = [sys.executable, str(ROOT / "manage.py"), "rqworker", *queues]
     if burst:
         args.append("--burst")
     return subprocess.Popen(args, cwd=ROOT, env=worker_env(redis_url), start_new_session=True,
@@ -86,8 +86,8 @@ def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
     raise AssertionError(f"condition not met within {timeout} s")
 
 
-def run_burst_worker(redis_url: str, timeout: float = 30.0) -> str:
-    process = start_worker(redis_url, burst=True)
+def run_burst_worker(redis_url: str, timeout: float = 30.0, queues: tuple[str, ...] = ("payouts",)) -> str:
+    process = start_worker(redis_url, burst=True, queues=queues)
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
