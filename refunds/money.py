@@ -77,7 +77,7 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
 
 
 def collect_money_errors(errors: dict[str, list[str]], *, amount, currency: str,
-                         amount_currency: str | None = None) -> Decimal | None:
+                         amount_currency: str | None = None, allow_zero: bool = False) -> Decimal | None:
     """Validate a currency code and an amount into `errors` (field → messages), all at once.
 
     The amount is checked against `amount_currency` (default: `currency`); when that currency is not
@@ -92,7 +92,7 @@ def collect_money_errors(errors: dict[str, list[str]], *, amount, currency: str,
         exponent_currency = "XXX"
     try:
         parsed = parse_amount(amount)
-        validate_amount(parsed, exponent_currency)
+        validate_amount(parsed, exponent_currency, allow_zero=allow_zero)
     except ValidationError as exc:
         errors.setdefault("amount", []).append(str(exc.messages[0]))
         return None

@@ -347,8 +347,13 @@ def _mark(clock: SlaClock, kind: str, at: datetime, now: datetime) -> bool:
 def _raise_priority(ticket: RefundTicket) -> None:
     new = min(max(ticket.priority + 1, Priority.HIGH), Priority.URGENT)
     if new != ticket.priority:
+        from refunds.actors import system_user
+
         ticket.priority = new
-        RefundTicket.objects.filter(pk=ticket.pk).update(priority=new)
+        # A real save (not .update()) so simple-history records the change and who made it.
+        ticket._history_user = system_user()
+        ticket._change_reason = "SLA breached: priority raised"
+        ticket.save(update_fields=["priority", "updated_at"])
 
 
 def _refresh(ticket: RefundTicket, now: datetime) -> None:

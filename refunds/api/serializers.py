@@ -49,6 +49,10 @@ class PaymentInput(serializers.Serializer):
     customer_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     customer_phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     region = serializers.CharField(max_length=8, required=False, allow_blank=True, default="")
+    fee_amount = MoneyString(required=False, help_text="Processing fee the gateway kept on capture.")
+    instrument_fingerprint = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text="Card/device fingerprint from the gateway; velocity risk rules count refunds by it.")
 
 
 class PaymentOutput(serializers.Serializer):

@@ -60,7 +60,8 @@ def _check_update(errors: dict, payment: Payment, channel: Channel, amount, curr
 @transaction.atomic
 def upsert_payment(*, actor, payment_ref: str, order_ref: str, channel: str, amount,
                    currency: str, captured_at, customer_email: str, customer_name: str = "",
-                   customer_phone: str = "", region: str = "") -> tuple[Payment, bool]:
+                   customer_phone: str = "", region: str = "", fee_amount=None,
+                   instrument_fingerprint: str = "") -> tuple[Payment, bool]:
     """Create or update the actor's (partner's) payment `payment_ref`; returns (payment, created)."""
     partner: Partner | None = actor.partner
     errors, channel_obj, parsed = _validate(channel=channel, amount=amount, currency=currency,
@@ -69,11 +70,22 @@ def upsert_payment(*, actor, payment_ref: str, order_ref: str, channel: str, amo
     existing = Payment.objects.select_for_update().filter(partner=partner, payment_ref=payment_ref).first()
     if existing is not None:
         _check_update(errors, existing, channel_obj, parsed, currency)
+    fee = None
+    if fee_amount is not None:
+        fee = collect_money_errors(fee_errors := {}, amount=fee_amount, currency=currency, allow_zero=True)
+        if fee_errors.get("amount"):
+            errors.setdefault("fee_amount", []).extend(fee_errors["amount"])
+        elif parsed is not None and fee is not None and fee > parsed:
+            errors.setdefault("fee_amount", []).append(_("The fee cannot exceed the captured amount."))
     if errors:
         raise InvalidInput(errors)
     values = dict(order_ref=order_ref, channel=channel_obj, amount=parsed, currency=currency, captured_at=captured_at,
                   customer_email=customer_email, customer_name=customer_name or "",
                   customer_phone=customer_phone or "", region=(region or "").upper())
+    if fee is not None:
+        values["fee_amount"] = fee
+    if instrument_fingerprint:
+        values["instrument_fingerprint"] = instrument_fingerprint
     if existing is not None:
         return _save(existing, values, actor), False
     try:

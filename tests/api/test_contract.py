@@ -321,3 +321,18 @@ def test_events_query_count_is_fixed(api_a, refund_a, django_assert_num_queries)
     api_a.get(path)
     with django_assert_num_queries(3):  # key lookup, the ticket, the page of entries
         assert len(api_a.get(path).json()["results"]) == 2
+
+
+def test_payment_may_carry_its_fee_and_instrument_fingerprint(api_a):
+    from refunds.models import Payment
+
+    body = {"payment_ref": "pay_fp_1", "order_ref": "SO-FP-1", "channel": "card", "amount": "100.00",
+            "currency": "USD", "captured_at": "2026-11-20T10:00:00+00:00", "customer_email": "fp@example.com",
+            "fee_amount": "2.90", "instrument_fingerprint": "fp_4242"}
+    assert api_a.post("/api/v1/payments/", body).status_code == 201
+    payment = Payment.objects.get(payment_ref="pay_fp_1")
+    assert (str(payment.fee_amount.normalize()), payment.instrument_fingerprint) == ("2.9", "fp_4242")
+    bad = api_a.post("/api/v1/payments/", {**body, "payment_ref": "pay_fp_2", "fee_amount": "200.00"})
+    assert_problem(bad, 422, field="fee_amount")
+    bad = api_a.post("/api/v1/payments/", {**body, "payment_ref": "pay_fp_3", "fee_amount": "0.001"})
+    assert_problem(bad, 422, field="fee_amount")

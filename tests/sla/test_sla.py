@@ -82,6 +82,8 @@ def test_at_risk_and_breach_to_the_minute_and_once(new_ticket, clock, role_users
     assert sla.run_periodic_tasks()["breached"] == 0
     ticket.refresh_from_db()
     assert ticket.sla_status == "breached" and ticket.priority == Priority.HIGH
+    raised = ticket.history.filter(priority=Priority.HIGH).earliest("history_date")
+    assert raised.history_user.username == "system" and "priority raised" in raised.history_change_reason
     assert mail.outbox[-1].to == ["ops_lead@staff.example.com"]  # review's A
     assert len(mail.outbox) == 2
     events = SlaEvent.objects.filter(clock=stage_clock(ticket), kind__in=["warn", "breach"])
