@@ -8,6 +8,8 @@ PORT ?= 8000
 .PHONY: install run test lint bench clean
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Refundloop needs Python 3.11 or newer; run e.g. 'make run PYTHON=python3.12'."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e ".[dev]"

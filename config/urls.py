@@ -15,7 +15,7 @@ urlpatterns = [
     path("ops/", include("refunds.urls")),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("api/v1/webhooks/gateway/", include("refunds.urls_webhooks")),
-    path("admin/rq/", include("django_rq.urls")),
+    path("admin/rq/", include("config.rq_urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("status/", include("refunds.customer.urls")),

@@ -50,9 +50,16 @@ __all__ = ["import_file", "start_run", "execute_run", "reconcile_tickets", "assi
 FINANCE_ROLES = {Role.FINANCE, Role.FINANCE_LEAD}
 
 
-def write_off_threshold_minor() -> int:
-    """Write-offs above this many minor units need a second person (finance_lead) to approve."""
-    return int(getattr(settings, "RECON_WRITE_OFF_FOUR_EYES_MINOR", 10_000))
+def write_off_threshold_minor(currency: str = "USD") -> int:
+    """Write-offs above this amount need a second person (finance_lead) to approve.
+
+    The setting is in major units (default 100) and is scaled by the currency's ISO 4217 exponent,
+    so the threshold means the same nominal amount in JPY (0 decimals) and KWD (3 decimals).
+    """
+    from refunds.money import currency_exponent
+
+    major = Decimal(str(getattr(settings, "RECON_WRITE_OFF_FOUR_EYES", "100")))
+    return int(major.scaleb(currency_exponent(currency)))
 
 
 # --- Runs -----------------------------------------------------------------------------------------
@@ -214,7 +221,7 @@ def resolve_exception(*, exception_id: int, user, resolution: str, note: str = "
     exc.correction_ref = correction_ref.strip()[:100]
     exc.resolved_by = user
     if resolution == Resolution.WRITTEN_OFF and abs(exc.difference_minor or exc.expected_minor or exc.actual_minor
-                                                    or 0) > write_off_threshold_minor():
+                                                    or 0) > write_off_threshold_minor(exc.currency or "USD"):
         exc.status = ExceptionStatus.AWAITING_APPROVAL
         _save(exc, user, "write-off proposed (four-eyes)")
         return exc

@@ -4,6 +4,9 @@ Who may open what is in refunds.screens.SCREEN_ROLES; writing (POST) additionall
 role — ops_lead sees the screens read-only.
 """
 
+import re
+
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -63,6 +66,8 @@ def imports(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and request.POST.get("simulate"):
         _require_writer(request)
+        if not sandbox_files_allowed():
+            raise PermissionDenied(_("Simulated statements exist only in the embedded sandbox."))
         return _simulate(request)
     if request.method == "POST":
         _require_writer(request)
@@ -82,7 +87,7 @@ def imports(request):
                     messages.error(request, _("Refused: nothing was imported. See the errors below."))
                 return redirect(f"{reverse('finance:imports')}?show={record.pk}")
     shown = None
-    if request.GET.get("show", "").isdigit():
+    if re.fullmatch(r"[0-9]{1,18}", request.GET.get("show", "")):
         shown = StatementImport.objects.filter(pk=int(request.GET["show"])).first()
     page = Paginator(StatementImport.objects.select_related("channel", "uploaded_by"), 25).get_page(
         request.GET.get("page"))
@@ -90,7 +95,14 @@ def imports(request):
 
     return render(request, "finance/imports.html", {"form": form, "page": page, "shown": shown,
                                                      "can_write": _can_write(request),
+                                                     "sandbox": sandbox_files_allowed(),
                                                      "channels": Channel.objects.values_list("code", flat=True)})
+
+
+def sandbox_files_allowed() -> bool:
+    """The simulated gateway's "fetch today's file" exists only in embedded/demo mode: in production it
+    would reconcile real tickets against evidence invented from our own payout records."""
+    return bool(settings.DEBUG or settings.JOBS_INLINE)
 
 
 def _simulate(request):

@@ -61,10 +61,24 @@ def _owns(actor: Actor, ticket) -> bool:
     return False
 
 
+OPEN_HOLDS = "open_holds"  # Prefetch(..., to_attr=OPEN_HOLDS) name lists use to avoid a query per row
+
+
 def _open_hold_owner(ticket) -> set[str]:
     if getattr(ticket, "pk", None) is None:
         return set()
+    if hasattr(ticket, OPEN_HOLDS):
+        return {hold.owner_role for hold in getattr(ticket, OPEN_HOLDS)}
     return set(ticket.holds.filter(released_at__isnull=True).values_list("owner_role", flat=True))
+
+
+def open_holds_prefetch():
+    """Prefetch for lists that compute allowed transitions per row (one query for the whole page)."""
+    from django.db.models import Prefetch
+
+    from refunds.models import Hold
+
+    return Prefetch("holds", queryset=Hold.objects.filter(released_at__isnull=True), to_attr=OPEN_HOLDS)
 
 
 def transition_refusal(actor: Actor, spec: TransitionSpec, ticket, matrix: Matrix | None = None) -> str | None:

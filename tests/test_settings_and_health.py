@@ -62,3 +62,23 @@ def test_rq_queues_are_inline_without_redis_url(settings):
         pytest.skip("REDIS_URL is set: queues are asynchronous in this run")
     assert settings.JOBS_INLINE
     assert all(queue["ASYNC"] is False for queue in settings.RQ_QUEUES.values())
+
+
+@pytest.mark.django_db
+def test_rq_dashboard_is_for_superusers_only(client, make_user):
+    client.force_login(make_user("agent", is_staff=True))
+    assert client.get("/admin/rq/").status_code in (302, 403)
+    client.force_login(make_user("admin", is_staff=True, is_superuser=True))
+    assert client.get("/admin/rq/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_api_and_login_survive_a_dead_cache(client, settings, make_user):
+    """Throttles and rate limits need the cache; when Redis is down requests still succeed (SPEC §15)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens there
+    make_user("reviewer", username="rev-cache", password="a-long-enough-password")
+    response = client.post("/accounts/login/", {"username": "rev-cache", "password": "a-long-enough-password"})
+    assert response.status_code == 302
+    response = client.get("/api/v1/refunds/", HTTP_AUTHORIZATION="Bearer rl_nope_nope")
+    assert response.status_code == 401

@@ -173,11 +173,17 @@ class InfoInput(serializers.Serializer):
     iban = serializers.CharField(max_length=64, required=False)
     account_name = serializers.CharField(max_length=200, required=False)
     customer_phone = serializers.CharField(max_length=32, required=False)
+    customer_email = serializers.CharField(max_length=254, required=False)
     fallback_consent = serializers.BooleanField(required=False)
+    answers = serializers.DictField(
+        child=serializers.CharField(max_length=1000, allow_blank=True), required=False, default=dict,
+        help_text="Free-form items staff asked for, keyed by the names in the refund's info request.")
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def info(self) -> dict:
-        return {k: v for k, v in self.validated_data.items() if k != "comment"}
+        """One flat dict for refunds.intake.apply_customer_info (named fields win over `answers`)."""
+        named = {k: v for k, v in self.validated_data.items() if k not in ("comment", "answers")}
+        return {**self.validated_data.get("answers", {}), **named}
 
 
 class EventOutput(serializers.Serializer):

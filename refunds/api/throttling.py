@@ -4,6 +4,7 @@ A fixed-window counter (`cache.add` + `cache.incr`, both atomic on Redis): one s
 and window, instead of DRF's sliding log that rewrites a list of every request time on each call.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -24,6 +25,8 @@ def parse_rate(rate: str | None) -> tuple[int, int] | None:
         return None
 
 
+logger = logging.getLogger(__name__)
+
 class ApiKeyRateThrottle(BaseThrottle):
     def __init__(self):
         self._wait: float | None = None
@@ -37,14 +40,18 @@ class ApiKeyRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // duration)
         cache_key = f"throttle:api_key:{key}:{duration}:{window}"
-        if cache.add(cache_key, 1, timeout=duration + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(cache_key)
-            except ValueError:  # expired between add and incr
-                cache.set(cache_key, 1, timeout=duration + 1)
+        try:
+            if cache.add(cache_key, 1, timeout=duration + 1):
                 count = 1
+            else:
+                try:
+                    count = cache.incr(cache_key)
+                except ValueError:  # expired between add and incr
+                    cache.set(cache_key, 1, timeout=duration + 1)
+                    count = 1
+        except Exception:  # the cache (Redis) is down: serve the request rather than fail it
+            logger.warning("API throttle skipped: cache unavailable", exc_info=True)
+            return True
         if count <= limit:
             return True
         self._wait = (window + 1) * duration - now

@@ -79,7 +79,7 @@ class RefundCollectionView(ApiView):
     def get(self, request):
         # The ETA of each row reads its policy's SLA targets and payout attempts: joined/prefetched once.
         tickets = ticket_list(actor=self.actor, filters=request.query_params).select_related(
-            "policy__sla").prefetch_related("payout_attempts")
+            "policy__sla").prefetch_related("payout_attempts", raci.open_holds_prefetch())
         return self.paginate(tickets, s.RefundOutput, ApiCursorPagination, actor=self.actor, matrix=raci.Matrix())
 
     @extend_schema(operation_id="refunds_create", tags=["refunds"], request=s.RefundCreateInput,

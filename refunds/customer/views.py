@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from notifications.render import format_amount
+from refunds.client_ip import client_ip
 from refunds.errors import DomainError, InvalidInput
 from refunds.eta import expected_arrival
 from refunds.lifecycle import State
@@ -21,10 +22,6 @@ from .security import customer_page
 from .selectors import in_app_messages, ticket_for_token, timeline
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 def page_language(request, ticket=None) -> str:

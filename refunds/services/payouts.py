@@ -258,6 +258,10 @@ def apply_locked(ticket: RefundTicket, attempt: PayoutAttempt, result: RefundRes
             append_entry(ticket, actor=system, kind=LogKind.NOTE, data=data,
                          comment=f"Gateway reports success for superseded attempt {attempt.number}.")
         return "unchanged"
+    if (status == FAILED and attempt.status == PayoutStatus.SUCCEEDED
+            and ticket.state in (State.REFUNDED, State.RECONCILED)):
+        # A late `failed` after success is a bounce (SPEC §3, 退款退票): handled like a reversal.
+        status = REVERSED
     if status == FAILED or status == CANCELED:
         reason = result.failure_reason if result.failure_reason in FailureReason.values else FailureReason.UNKNOWN
         if current and ticket.state == State.PROCESSING:

@@ -320,6 +320,12 @@ def _fail(ticket, actor, comment, payload):
         raise InvalidInput({"failure_reason": [_("Choose one of: %(codes)s.")
                                                % {"codes": ", ".join(FailureReason.values)}]})
     attempt = _latest_attempt(ticket)
+    if (attempt is not None and actor.kind == ActorKind.STAFF and attempt.sent_at is not None
+            and attempt.status in (PayoutStatus.PENDING, PayoutStatus.REQUIRES_ACTION)):
+        # The gateway holds this attempt and has not answered: failing it by hand and retrying under a
+        # new key could pay twice. Its answer arrives by webhook or polling (the sweeper).
+        raise TransitionNotAllowed(
+            _("The gateway has this payout and has not answered yet; wait for its answer instead of failing it."))
     if attempt is not None:
         attempt.status = PayoutStatus.FAILED
         attempt.failure_reason = reason

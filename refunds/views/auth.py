@@ -1,31 +1,44 @@
 """Login with throttling: a small cache-based limiter (shared Redis cache in production)."""
 
+import logging
+
 from django.contrib.auth import views as auth_views
 from django.core.cache import cache
 from django.utils.translation import gettext as _
+
+from refunds.client_ip import client_ip
+
+logger = logging.getLogger(__name__)
 
 MAX_FAILURES_PER_USER = 5     # per username + address, per window
 MAX_FAILURES_PER_ADDRESS = 20  # per address, whatever the username
 WINDOW_SECONDS = 15 * 60
 
 
-def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _keys(request) -> tuple[str, str]:
-    address = _client_address(request)
+    address = client_ip(request)
     username = (request.POST.get("username") or "").strip().lower()[:150]
     return f"login-fail:{address}:{username}", f"login-fail:{address}"
 
 
 def _bump(key: str) -> None:
-    if cache.add(key, 1, WINDOW_SECONDS):
-        return
     try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, WINDOW_SECONDS)
+        if cache.add(key, 1, WINDOW_SECONDS):
+            return
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, WINDOW_SECONDS)
+    except Exception:  # cache down: the log-in still works, unthrottled until it is back
+        logger.warning("login throttle not recorded: cache unavailable")
+
+
+def _failures(key: str) -> int:
+    try:
+        return cache.get(key, 0)
+    except Exception:
+        logger.warning("login throttle not checked: cache unavailable")
+        return 0
 
 
 class ThrottledLoginView(auth_views.LoginView):
@@ -33,8 +46,7 @@ class ThrottledLoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         user_key, address_key = _keys(request)
-        if (cache.get(user_key, 0) >= MAX_FAILURES_PER_USER
-                or cache.get(address_key, 0) >= MAX_FAILURES_PER_ADDRESS):
+        if _failures(user_key) >= MAX_FAILURES_PER_USER or _failures(address_key) >= MAX_FAILURES_PER_ADDRESS:
             # An unbound form: checking the password now would defeat the throttle.
             form = self.get_form_class()(request, initial={"username": request.POST.get("username", "")})
             context = self.get_context_data(
@@ -49,7 +61,10 @@ class ThrottledLoginView(auth_views.LoginView):
         return super().form_invalid(form)
 
     def form_valid(self, form):
-        cache.delete(_keys(self.request)[0])
+        try:
+            cache.delete(_keys(self.request)[0])
+        except Exception:
+            logger.warning("login throttle not cleared: cache unavailable")
         return super().form_valid(form)
 
     def get_default_redirect_url(self):

@@ -180,15 +180,32 @@ def test_list_query_count_is_fixed(api_a, django_assert_num_queries):
     for _ in range(3):
         TicketFactory(payment=PaymentFactory(partner=api_a.partner))
     api_a.get("/api/v1/refunds/")  # warm-up: last_used_at is written at most once a minute
-    with django_assert_num_queries(4):  # key lookup, RACI matrix, the page, its payout attempts
+    with django_assert_num_queries(5):  # key lookup, RACI matrix, the page, its payout attempts, open holds
         small = api_a.get("/api/v1/refunds/", {"page_size": 2})
     for _ in range(20):
         ticket = TicketFactory(payment=PaymentFactory(partner=api_a.partner), state="processing")
         ticket.payout_attempts.create(number=1, channel=ticket.channel, idempotency_key=f"{ticket.reference}-1",
                                       amount=ticket.amount, currency=ticket.currency)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         large = api_a.get("/api/v1/refunds/", {"page_size": 20})
     assert len(small.json()["results"]) == 2 and len(large.json()["results"]) == 20
+
+
+def test_staff_list_of_held_refunds_has_a_fixed_query_count(make_api, make_user, django_assert_num_queries):
+    """Staff keys compute allowed transitions per row, including who may release a hold."""
+    api = make_api(user=make_user("reviewer"))
+    for _ in range(2):
+        ticket = TicketFactory(state="on_hold")
+        ticket.holds.create(hold_type="risk", owner_role="risk", reason="x", return_state="in_review")
+    api.get("/api/v1/refunds/")
+    with django_assert_num_queries(6) as few:  # + the key's user and roles
+        api.get("/api/v1/refunds/")
+    for _ in range(10):
+        ticket = TicketFactory(state="on_hold")
+        ticket.holds.create(hold_type="risk", owner_role="risk", reason="x", return_state="in_review")
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = api.get("/api/v1/refunds/")
+    assert len(response.json()["results"]) == 12
 
 
 # --- Transitions, cancel, info --------------------------------------------------------------------
@@ -232,6 +249,28 @@ def test_info_endpoint_supplies_missing_bank_details(api_a, payment_a):
     assert good.status_code == 200, good.json()
     assert good.json()["state"] == State.IN_REVIEW
     assert_problem(api_a.post(f"/api/v1/refunds/{reference}/info/", {"account_name": "Li Wei"}), 409)
+
+
+def test_info_endpoint_answers_free_form_requests_and_email(api_a, payment_a, make_user):
+    from refunds.actors import Actor
+    from refunds.services import perform_transition
+
+    reference = api_a.create_refund(payment_a, amount="120.00").json()["reference"]
+    perform_transition(ticket=reference, name="request_info", actor=Actor.staff(make_user("reviewer")),
+                       needed=["order_photo_url", "customer_email"])
+    missing = api_a.post(f"/api/v1/refunds/{reference}/info/", {"answers": {"order_photo_url": ""}})
+    body = assert_problem(missing, 422)
+    assert set(body["errors"]) == {"order_photo_url"}
+    bad_email = api_a.post(f"/api/v1/refunds/{reference}/info/",
+                           {"customer_email": "not-an-email", "answers": {"order_photo_url": "https://x.example/p"}})
+    assert set(assert_problem(bad_email, 422)["errors"]) == {"customer_email"}
+    good = api_a.post(f"/api/v1/refunds/{reference}/info/",
+                      {"customer_email": "new@example.com", "answers": {"order_photo_url": "https://x.example/p.jpg"}})
+    assert good.status_code == 200, good.json()
+    assert good.json()["state"] == State.IN_REVIEW
+    from refunds.models import RefundTicket
+
+    assert RefundTicket.objects.get(reference=reference).customer_email == "new@example.com"
 
 
 def test_staff_key_follows_raci(make_api, make_user, payment_a, refund_a):

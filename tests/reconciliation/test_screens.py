@@ -70,7 +70,7 @@ def test_work_an_exception_with_four_eyes_write_off(client, make_user, settings,
     from reconciliation.models import MatchRun
     from reconciliation.services import execute_run, import_file
 
-    settings.RECON_WRITE_OFF_FOUR_EYES_MINOR = 100
+    settings.RECON_WRITE_OFF_FOUR_EYES = "1.00"  # major units, scaled by the currency exponent
     t = refunded("20.00")
     import_file(data=(b"id,type,source,amount,fee,net,currency,created,description,payment_intent,refund_reference\n"
                       b"txn_1,refund," + t.payout_attempts.get().gateway_refund_id.encode()
@@ -140,3 +140,25 @@ def test_column_mapping_admin_shows_the_data_map(client, make_user):
     client.force_login(admin)
     body = client.get(reverse("admin:reconciliation_columnmapping_change", args=[mapping.pk])).content.decode()
     assert "<th>gross</th><td>Amt</td>" in body
+
+
+def test_simulated_files_are_refused_outside_the_sandbox(client, settings, defaults, make_user):
+    settings.DEBUG = False
+    settings.JOBS_INLINE = False
+    client.force_login(make_user("finance"))
+    page = client.get("/finance/imports/").content.decode()
+    assert 'name="simulate"' not in page
+    assert client.post("/finance/imports/", {"simulate": "card"}).status_code == 403
+
+
+def test_bad_show_parameter_is_ignored_not_an_error(client, defaults, make_user):
+    client.force_login(make_user("finance"))
+    assert client.get("/finance/imports/?show=²").status_code == 200
+
+
+@pytest.mark.parametrize("currency,minor", [("USD", 10_000), ("JPY", 100), ("KWD", 100_000)])
+def test_write_off_threshold_is_the_same_nominal_amount_in_every_currency(settings, currency, minor):
+    from reconciliation.services import write_off_threshold_minor
+
+    settings.RECON_WRITE_OFF_FOUR_EYES = "100"
+    assert write_off_threshold_minor(currency) == minor

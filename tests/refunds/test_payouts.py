@@ -269,3 +269,35 @@ def test_failed_status_query_leaves_the_payout_pending(django_capture_on_commit_
     ticket = refreshed(ticket)
     assert ticket.state == State.PROCESSING
     assert "404" in ticket.payout_attempts.get().last_error
+
+
+def test_late_failure_after_success_is_a_bounce(django_capture_on_commit_callbacks):
+    """A gateway `failed` for a refund it had confirmed moves the ticket back to failed (SPEC §3)."""
+    from refunds.gateways.base import RefundResult
+
+    ticket = approved_ticket()
+    pay(ticket, django_capture_on_commit_callbacks)
+    ticket = refreshed(ticket)
+    attempt = ticket.payout_attempts.get()
+    assert ticket.state == State.REFUNDED
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = payouts.apply_result(ticket.pk, attempt.pk, RefundResult(
+            refund_id=attempt.gateway_refund_id, status="failed", failure_reason="expired_or_canceled_card"),
+            source="webhook")
+    assert outcome == "reversed"
+    ticket = refreshed(ticket)
+    assert ticket.state == State.FAILED
+    assert ticket.payout_attempts.get().status == PayoutStatus.REVERSED
+
+
+def test_staff_cannot_fail_a_payout_the_gateway_is_still_working_on(django_capture_on_commit_callbacks):
+    """Failing it by hand and retrying under a new key could pay twice (SPEC §15)."""
+    configure(confirm_after_seconds=3600, deliver_webhooks=False)
+    ticket = approved_ticket()
+    pay(ticket, django_capture_on_commit_callbacks)
+    ticket = refreshed(ticket)
+    assert ticket.state == State.PROCESSING and ticket.payout_attempts.get().sent_at is not None
+    finance = UserFactory(roles=[Role.FINANCE])
+    with pytest.raises(TransitionNotAllowed):
+        perform_transition(ticket=ticket.pk, name="fail", actor=Actor.staff(finance), failure_reason="declined")
+    assert refreshed(ticket).state == State.PROCESSING
