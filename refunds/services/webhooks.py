@@ -17,6 +17,7 @@ import requests
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -171,11 +172,14 @@ def deliver(delivery_id: int) -> str:
             delivery.next_attempt_at = None
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(consecutive_failures=0)
         else:
-            failures = endpoint.consecutive_failures + 1
+            # Counted in SQL: deliveries of one endpoint may fail in several workers at once.
+            endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+            endpoints.update(consecutive_failures=F("consecutive_failures") + 1)
+            failures = endpoints.values_list("consecutive_failures", flat=True).get()
             disable = failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES
-            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-                consecutive_failures=failures, **({"active": False, "disabled_reason": _(
-                    "Disabled after %(n)s consecutive failed deliveries.") % {"n": failures}} if disable else {}))
+            if disable:
+                endpoints.update(active=False, disabled_reason=_(
+                    "Disabled after %(n)s consecutive failed deliveries.") % {"n": failures})
             if disable or delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
                 delivery.status = DeliveryStatus.FAILED
                 delivery.next_attempt_at = None
