@@ -9,7 +9,7 @@ import json
 import sys
 import time
 
-BENCHMARKS = ["benchmarks.ops_queue_scale", "benchmarks.recon_1m"]
+BENCHMARKS = ["benchmarks.api_create", "benchmarks.ops_queue_scale", "benchmarks.recon_1m"]
 
 
 def main() -> int:
