@@ -6,6 +6,8 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from refunds.admin_base import ReadOnlyAdmin
+
 from .models import ColumnMapping, MatchRun, Proposal, ReconException, StatementImport, StatementLine
 
 
@@ -23,26 +25,15 @@ class ColumnMappingAdmin(SimpleHistoryAdmin):
         return format_html_join("", "<table>{}</table>", [(body,)])
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(StatementImport)
-class StatementImportAdmin(ReadOnly):
+class StatementImportAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "format", "source", "filename", "status", "line_count", "imported_count",
                     "duplicate_count", "created_at")
     list_filter = ("kind", "format", "status")
 
 
 @admin.register(StatementLine)
-class StatementLineAdmin(ReadOnly):
+class StatementLineAdmin(ReadOnlyAdmin):
     list_display = ("id", "source", "external_id", "line_type", "gross", "fee", "currency", "booked_at", "status")
     list_filter = ("kind", "line_type", "status")
     search_fields = ("external_id", "reference", "gateway_refund_id", "payment_ref")
@@ -50,26 +41,17 @@ class StatementLineAdmin(ReadOnly):
 
 
 @admin.register(MatchRun)
-class MatchRunAdmin(ReadOnly):
+class MatchRunAdmin(ReadOnlyAdmin):
     list_display = ("id", "channel", "status", "rows_done", "rows_total", "created_at", "finished_at")
 
 
 @admin.register(ReconException)
-class ReconExceptionAdmin(SimpleHistoryAdmin):
+class ReconExceptionAdmin(ReadOnlyAdmin, SimpleHistoryAdmin):
     list_display = ("id", "type", "status", "ticket", "currency", "difference_minor", "assignee", "due_at")
     list_filter = ("type", "status")
     raw_id_fields = ("ticket", "line", "match", "run")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Proposal)
-class ProposalAdmin(ReadOnly):
+class ProposalAdmin(ReadOnlyAdmin):
     list_display = ("id", "ticket", "line", "difference_minor", "status", "decided_by")

@@ -4,7 +4,7 @@ Psp Reference is the payment, Modification Reference the refund (gateway refund 
 Modification Merchant Reference our refund reference.
 """
 
-from .base import LineError, ParsedLine, RowStream, csv_rows, currency, decode, header_index, minor, run_rows, when
+from .base import ParsedLine, currency, headered_csv, minor, run_rows, when
 
 TYPES = {
     "Refunded": "refund", "RefundedExternally": "refund", "RefundedReversed": "reversal",
@@ -16,22 +16,14 @@ REQUIRED = ["Psp Reference", "Type", "Creation Date", "Gross Currency", "Gross D
 
 
 def parse(data: bytes, **options):
-    rows = csv_rows(decode(data, "utf-8-sig"))
-    first = next(rows, None)
-    if first is None:
-        return RowStream.failed(1, "the file is empty")
-    col = header_index(first[1], REQUIRED)
-    header = [h.strip() for h in first[1]]
-
-    def get(row, name):
-        i = col.get(name)
-        return row[i].strip() if i is not None and i < len(row) else ""
+    rows, table = headered_csv(data, REQUIRED)
+    if table is None:
+        return rows
+    header, get = table.header, table.get
 
     def parse_row(line_no, row):
-        if len(row) != len(header):
-            if not row or not any(cell.strip() for cell in row):
-                return None
-            raise LineError(f"expected {len(header)} columns, found {len(row)}")
+        if not table.has_data(row):
+            return None
         cur = currency(get(row, "Gross Currency"))
         kind = get(row, "Type")
         gross = minor(get(row, "Gross Credit (GC)"), cur, required=False) - minor(

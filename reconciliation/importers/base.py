@@ -209,3 +209,32 @@ def header_index(header: list[str], required: list[str], line_no: int = 1) -> di
     if missing:
         raise LineError(f"header is missing the columns: {', '.join(missing)}")
     return {name: i for i, name in enumerate(cleaned)}
+
+
+class HeaderedCsv:
+    """A CSV whose first row names its columns: `get(row, name)` by column name and the width check."""
+
+    def __init__(self, header_row: list[str], required: list[str]):
+        self.col = header_index(header_row, required)
+        self.header = [h.strip().lstrip("\ufeff") for h in header_row]
+
+    def get(self, row: list[str], name: str | None) -> str:
+        i = self.col.get(name) if name else None
+        return row[i].strip() if i is not None and i < len(row) else ""
+
+    def has_data(self, row: list[str]) -> bool:
+        """False for a blank row (skipped); a row of the wrong width is an error for its line."""
+        if len(row) == len(self.header):
+            return True
+        if not row or not any(cell.strip() for cell in row):
+            return False
+        raise LineError(f"expected {len(self.header)} columns, found {len(row)}")
+
+
+def headered_csv(data: bytes, required: list[str], *, encoding: str = "utf-8-sig", delimiter: str = ","):
+    """(remaining rows, HeaderedCsv) — or (a failed RowStream, None) for an empty file."""
+    rows = csv_rows(decode(data, encoding), delimiter)
+    first = next(rows, None)
+    if first is None:
+        return RowStream.failed(1, "the file is empty"), None
+    return rows, HeaderedCsv(first[1], required)

@@ -1,13 +1,10 @@
 """Generic CSV through a ColumnMapping (the "data map" edited in admin)."""
 
 from .base import (
-    LineError,
     ParsedLine,
     RowStream,
-    csv_rows,
     currency,
-    decode,
-    header_index,
+    headered_csv,
     integer,
     minor,
     run_rows,
@@ -25,26 +22,22 @@ def parse(data: bytes, *, mapping=None, **options):
     if missing or not (cols.get("currency") or mapping.default_currency):
         missing += [] if cols.get("currency") or mapping.default_currency else ["currency"]
         return RowStream.failed(0, f"the mapping lacks: {', '.join(missing)}")
-    rows = csv_rows(decode(data, mapping.encoding or "utf-8-sig"), mapping.delimiter or ",")
-    first = next(rows, None)
-    if first is None:
-        return RowStream.failed(1, "the file is empty")
-    col = header_index(first[1], [c for c in cols.values() if c])
-    header = [h.strip().lstrip("\ufeff") for h in first[1]]
+    rows, table = headered_csv(data, [c for c in cols.values() if c], encoding=mapping.encoding or "utf-8-sig",
+                               delimiter=mapping.delimiter or ",")
+    if table is None:
+        return rows
+    header = table.header
     type_map = {str(k): v for k, v in (mapping.type_map or {}).items()}
 
     def get(row, target):
-        name = cols.get(target)
-        return row[col[name]].strip() if name and col[name] < len(row) else ""
+        return table.get(row, cols.get(target))
 
     def amount(text, cur):
         return integer(text) if mapping.amounts_in_minor_units else minor(text, cur)
 
     def parse_row(line_no, row):
-        if len(row) != len(header):
-            if not row or not any(cell.strip() for cell in row):
-                return None
-            raise LineError(f"expected {len(header)} columns, found {len(row)}")
+        if not table.has_data(row):
+            return None
         cur = currency(get(row, "currency") or mapping.default_currency)
         raw_type = get(row, "type")
         default = raw_type if raw_type in LINE_TYPES else ("refund" if not raw_type else "other")

@@ -5,29 +5,21 @@ debit, credit, memo. A refund paid out is a credit to cash (money out: negative)
 other way is a debit.
 """
 
-from .base import LineError, ParsedLine, RowStream, csv_rows, currency, decode, header_index, minor, run_rows, when
+from .base import LineError, ParsedLine, currency, headered_csv, minor, run_rows, when
 
 REQUIRED = ["entry_id", "booked_at", "reference", "currency", "debit", "credit"]
 TYPES = {"refund", "reversal", "chargeback", "fee", "payout", "other"}
 
 
 def parse(data: bytes, **options):
-    rows = csv_rows(decode(data, "utf-8-sig"))
-    first = next(rows, None)
-    if first is None:
-        return RowStream.failed(1, "the file is empty")
-    col = header_index(first[1], REQUIRED)
-    header = [h.strip().lstrip("\ufeff") for h in first[1]]
-
-    def get(row, name):
-        i = col.get(name)
-        return row[i].strip() if i is not None else ""
+    rows, table = headered_csv(data, REQUIRED)
+    if table is None:
+        return rows
+    header, get = table.header, table.get
 
     def parse_row(line_no, row):
-        if len(row) != len(header):
-            if not row or not any(cell.strip() for cell in row):
-                return None
-            raise LineError(f"expected {len(header)} columns, found {len(row)}")
+        if not table.has_data(row):
+            return None
         cur = currency(get(row, "currency"))
         line_type = get(row, "type") or "refund"
         if line_type not in TYPES:

@@ -5,7 +5,7 @@ Columns used: id, type, source, amount, fee, net, currency, created, payment_int
 (shown positive, so it is subtracted).
 """
 
-from .base import LineError, ParsedLine, RowStream, csv_rows, currency, decode, header_index, minor, run_rows, when
+from .base import ParsedLine, currency, headered_csv, minor, run_rows, when
 
 TYPES = {
     "refund": "refund", "payment_refund": "refund",
@@ -17,22 +17,14 @@ REQUIRED = ["id", "type", "amount", "fee", "currency", "created"]
 
 
 def parse(data: bytes, **options):
-    rows = csv_rows(decode(data, "utf-8-sig"))
-    first = next(rows, None)
-    if first is None:
-        return RowStream.failed(1, "the file is empty")
-    col = header_index(first[1], REQUIRED)
-    header = [h.strip() for h in first[1]]
-
-    def get(row, name):
-        i = col.get(name)
-        return row[i].strip() if i is not None and i < len(row) else ""
+    rows, table = headered_csv(data, REQUIRED)
+    if table is None:
+        return rows
+    header, get = table.header, table.get
 
     def parse_row(line_no, row):
-        if len(row) != len(header):
-            if not row or not any(cell.strip() for cell in row):
-                return None
-            raise LineError(f"expected {len(header)} columns, found {len(row)}")
+        if not table.has_data(row):
+            return None
         cur = currency(get(row, "currency"))
         return _line(line_no, row, header, get, cur)
 
